@@ -1,0 +1,1 @@
+"""HTTP layer: the Starlette app, route table, request models, auth and error rendering."""

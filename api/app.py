@@ -1,0 +1,92 @@
+"""The one wiring point: `create_app` turns the route table into a Starlette app.
+
+Each route is wrapped once: request id, authentication and role check, the call,
+error rendering, and an audit event when an audited route fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.auth import authenticate, authorize
+from api.endpoint import Endpoint
+from api.errors import error_response, render_error, status_and_code
+from api.routes.table import ROUTES
+from lifecycle import audit
+from lifecycle.core import Actor, Core
+from lifecycle.errors import CertkeeperError
+
+log = logging.getLogger("certkeeper.api")
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _request_id(request: Request) -> str:
+    given = request.headers.get("x-request-id", "")
+    return given if REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+
+
+def _wrap(ep: Endpoint, core: Core):  # type: ignore[no-untyped-def]
+    async def endpoint(request: Request) -> Response:
+        request_id = _request_id(request)
+        request.state.request_id = request_id
+        actor = Actor(token_id=None, request_id=request_id)
+        try:
+            if ep.role is not None:
+                actor, role = authenticate(request, core, request_id)
+                authorize(role, ep.role)
+            response = await ep.handler(request, core, actor)
+        except CertkeeperError as exc:
+            status, code = status_and_code(exc)
+            if ep.action and actor.token_id is not None:
+                target = "/".join(f"{k}:{v}" for k, v in request.path_params.items()) or request.url.path
+                outcome = "denied" if status in (403, 412) else "error"
+                try:
+                    audit.record_failure(core.store, actor, core.clock(), ep.action, target, outcome)
+                except CertkeeperError:
+                    log.warning("could not record audit event for request %s", request_id)
+            if status >= 500:
+                log.error("request %s failed: %s (%s)", request_id, code, exc.message)
+            response = render_error(request, exc)
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+    endpoint.__name__ = ep.handler.__name__
+    return endpoint
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    request.state.request_id = _request_id(request)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    message = "no such route" if exc.status_code == 404 else str(exc.detail)
+    return error_response(request, exc.status_code, code, message)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    # The type only: messages of foreign exceptions may quote input.
+    log.error("request %s: unexpected %s", request_id, type(exc).__name__)
+    body = {"errors": [{"code": "internal_error", "message": "internal error; see the server log for this trace id"}],
+            "status_code": 500, "trace": request_id}
+    return JSONResponse(body, status_code=500)
+
+
+def create_app(core: Core, *, routes: Iterable[Endpoint] = ROUTES) -> Starlette:
+    """The ASGI app over one Core (store, keyring, clock)."""
+    table = tuple(routes)
+    app = Starlette(
+        routes=[Route(ep.path, _wrap(ep, core), methods=[ep.method]) for ep in table],
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+    )
+    app.state.core = core
+    app.state.routes = table
+    return app

@@ -1,0 +1,98 @@
+"""The `certkeeper` command: serve, token create, rekey."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from api.settings import Settings
+from lifecycle import tokens
+from lifecycle.bootstrap import open_data_dir
+from lifecycle.core import SYSTEM
+from lifecycle.errors import CertkeeperError
+from lifecycle.rekey import rekey
+from lifecycle.vocabulary import Role
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="data directory (default ./data; CERTKEEPER_DATA_DIR)")
+    p.add_argument("--database-url", help="sqlite:///... or postgresql+psycopg://... (CERTKEEPER_DATABASE_URL)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="certkeeper", description="Certificate lifecycle manager")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP API")
+    _common(serve)
+    serve.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default 8200)")
+    serve.add_argument("--public-url", help="base URL embedded in issued certificates")
+    token = sub.add_parser("token", help="manage API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="print a new API token")
+    _common(create)
+    create.add_argument("--role", required=True, help="Reader, SecretsReader, Writer or Manager")
+    create.add_argument("--groups", help="comma-separated secret group ids the token is limited to")
+    create.add_argument("--ttl", help="lifetime such as 30m, 24h, 90d (default: no expiry)")
+    create.add_argument("--description")
+    rk = sub.add_parser("rekey", help="rotate the root key (resumes an interrupted rotation)")
+    _common(rk)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.load(
+            data_dir=args.data_dir, database_url=args.database_url,
+            host=getattr(args, "host", None), port=getattr(args, "port", None),
+            public_url=getattr(args, "public_url", None),
+        )
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "token":
+            return _token(settings, args)
+        return _rekey(settings)
+    except (ValueError, CertkeeperError) as exc:
+        print(f"certkeeper: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    opened = open_data_dir(settings.data_dir, database_url=settings.database_url,
+                           env_root_key=settings.root_key, create=True)
+    if opened.admin_token:
+        print(f"First start: created the admin token (also in {settings.data_dir / 'admin-token'}, mode 0600):")
+        print(opened.admin_token, flush=True)
+    app = create_app(opened.core)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    return 0
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    opened = open_data_dir(settings.data_dir, database_url=settings.database_url,
+                           env_root_key=settings.root_key, create=False)
+    groups = [g.strip() for g in args.groups.split(",") if g.strip()] if args.groups else None
+    ttl = tokens.parse_duration(args.ttl) if args.ttl else None
+    issued = tokens.issue(opened.core, SYSTEM, Role.parse(args.role), groups=groups, ttl=ttl,
+                          description=args.description)
+    print(issued.token)
+    return 0
+
+
+def _rekey(settings: Settings) -> int:
+    if settings.root_key:
+        raise ValueError("rekey works on key files in the data dir; unset CERTKEEPER_ROOT_KEY to use it")
+    opened = open_data_dir(settings.data_dir, database_url=settings.database_url, env_root_key=None, create=False)
+    report = rekey(settings.data_dir, opened.core.store)
+    what = "new root key" if report.new_key else "resumed rotation to root key"
+    print(f"{what} {report.active_key_id}: rewrapped {report.rewrapped} data key(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Records to wire JSON in the v2 contract's shapes (the `secrets_manager_v2` models)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from lifecycle.core import Core
+from lifecycle.locks import SecretLocks
+from lifecycle.records import GroupRecord, LockRecord, SecretRecord
+from lifecycle.secrets import SecretView
+from lifecycle.types import handler_for
+from lifecycle.version_ops import VersionView
+
+
+def ts(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a 'Z', as the SDK writes and reads dates."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def group(g: GroupRecord) -> dict[str, Any]:
+    return {
+        "id": g.id,
+        "name": g.name,
+        "description": g.description or "",
+        "created_by": g.created_by,
+        "created_at": ts(g.created_at),
+        "updated_at": ts(g.updated_at),
+    }
+
+
+def secret_metadata(core: Core, view: SecretView) -> dict[str, Any]:
+    s = view.secret
+    handler = handler_for(s.secret_type)
+    body: dict[str, Any] = {
+        "id": s.id,
+        "crn": core.crn("secret", s.id),
+        "name": s.name,
+        "description": s.description or "",
+        "secret_type": s.secret_type,
+        "secret_group_id": s.secret_group_id,
+        "labels": s.labels,
+        "custom_metadata": s.custom_metadata,
+        "state": int(view.state),
+        "state_description": view.state.description,
+        "created_by": s.created_by,
+        "created_at": ts(s.created_at),
+        "updated_at": ts(s.updated_at),
+        "downloaded": s.downloaded,
+        "versions_total": s.versions_total,
+        "locks_total": s.locks_total,
+        "referenced_by": [],
+    }
+    if s.retrieved_at is not None:
+        body["retrieved_at"] = ts(s.retrieved_at)
+    if handler.has_expiration:
+        body["expiration_date"] = ts(s.expiration_date)
+    if s.next_rotation_date is not None:
+        body["next_rotation_date"] = ts(s.next_rotation_date)
+    body.update(handler.metadata(s.attributes))
+    return body
+
+
+def secret(core: Core, view: SecretView) -> dict[str, Any]:
+    body = secret_metadata(core, view)
+    if view.data is not None:
+        body.update(view.data)
+    return body
+
+
+def version_metadata(view: VersionView) -> dict[str, Any]:
+    s, v = view.secret, view.version
+    body: dict[str, Any] = {
+        "id": v.id,
+        "secret_id": s.id,
+        "secret_type": s.secret_type,
+        "secret_group_id": s.secret_group_id,
+        "secret_name": s.name,
+        "created_by": v.created_by,
+        "created_at": ts(v.created_at),
+        "downloaded": v.downloaded,
+        "auto_rotated": v.auto_rotated,
+        "payload_available": v.payload_available,
+        "version_custom_metadata": v.custom_metadata,
+    }
+    if view.alias:
+        body["alias"] = view.alias
+    if handler_for(s.secret_type).has_expiration and s.expiration_date is not None:
+        body["expiration_date"] = ts(s.expiration_date)
+    return body
+
+
+def version(view: VersionView) -> dict[str, Any]:
+    body = version_metadata(view)
+    if view.data is not None:
+        body.update(view.data)
+    return body
+
+
+def lock(record: LockRecord, secret: SecretRecord, alias: str | None) -> dict[str, Any]:
+    return {
+        "name": record.name,
+        "description": record.description or "",
+        "attributes": record.attributes,
+        "created_by": record.created_by,
+        "created_at": ts(record.created_at),
+        "updated_at": ts(record.updated_at),
+        "secret_group_id": secret.secret_group_id,
+        "secret_id": secret.id,
+        "secret_version_id": record.version_id,
+        "secret_version_alias": alias or "",
+    }
+
+
+def secret_locks(summary: SecretLocks) -> dict[str, Any]:
+    s = summary.secret
+    return {
+        "secret_id": s.id,
+        "secret_group_id": s.secret_group_id,
+        "secret_type": s.secret_type,
+        "secret_name": s.name,
+        "versions": [
+            {
+                "version_id": v.version_id,
+                "version_alias": v.alias,
+                "locks": v.locks,
+                "payload_available": v.payload_available,
+            }
+            for v in summary.versions
+        ],
+    }
+
+
+def page(url: Any, items_key: str, items: list[Any], total: int, offset: int, limit: int) -> dict[str, Any]:
+    """A paginated collection with first/next/previous/last links the SDK's pagers follow."""
+
+    def href(at: int) -> dict[str, str]:
+        return {"href": str(url.include_query_params(offset=at, limit=limit))}
+
+    last = max(0, ((total - 1) // limit) * limit) if total else 0
+    body: dict[str, Any] = {
+        "total_count": total,
+        "limit": limit,
+        "offset": offset,
+        "first": href(0),
+        "last": href(last),
+        items_key: items,
+    }
+    if offset + limit < total:
+        body["next"] = href(offset + limit)
+    if offset > 0:
+        body["previous"] = href(max(0, offset - limit))
+    return body

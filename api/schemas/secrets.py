@@ -1,0 +1,107 @@
+"""Request models for groups, secrets, versions and locks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GroupPrototype(Strict):
+    name: StrictStr
+    description: StrictStr | None = None
+
+
+class GroupPatch(Strict):
+    name: StrictStr | None = None
+    description: StrictStr | None = None
+
+
+class RotationPolicy(Strict):
+    auto_rotate: StrictBool = False
+    interval: int | None = None
+    unit: StrictStr | None = None
+
+
+class PasswordGenerationPolicy(Strict):
+    length: int | None = None
+    include_digits: StrictBool | None = None
+    include_symbols: StrictBool | None = None
+    include_uppercase: StrictBool | None = None
+
+
+class SecretPrototypeBase(Strict):
+    name: StrictStr
+    description: StrictStr | None = None
+    secret_group_id: StrictStr = "default"
+    labels: list[StrictStr] = Field(default_factory=list)
+    custom_metadata: dict[str, Any] = Field(default_factory=dict)
+    version_custom_metadata: dict[str, Any] = Field(default_factory=dict)
+    client_request_token: StrictStr | None = None  # certkeeper extension: idempotent creation
+
+
+class ArbitraryPrototype(SecretPrototypeBase):
+    secret_type: Literal["arbitrary"]
+    payload: StrictStr
+    expiration_date: datetime | None = None
+
+
+class KVPrototype(SecretPrototypeBase):
+    secret_type: Literal["kv"]
+    data: dict[str, Any]
+
+
+class UsernamePasswordPrototype(SecretPrototypeBase):
+    secret_type: Literal["username_password"]
+    username: StrictStr
+    password: StrictStr | None = None
+    expiration_date: datetime | None = None
+    rotation: RotationPolicy | None = None
+    password_generation_policy: PasswordGenerationPolicy | None = None
+
+
+SecretPrototype = Annotated[
+    ArbitraryPrototype | KVPrototype | UsernamePasswordPrototype, Field(discriminator="secret_type")
+]
+
+COMMON_FIELDS = set(SecretPrototypeBase.model_fields) | {"secret_type", "expiration_date"}
+
+
+class SecretMetadataPatch(Strict):
+    name: StrictStr | None = None
+    description: StrictStr | None = None
+    labels: list[StrictStr] | None = None
+    custom_metadata: dict[str, Any] | None = None
+    expiration_date: datetime | None = None
+    rotation: RotationPolicy | None = None
+    password_generation_policy: PasswordGenerationPolicy | None = None
+
+
+class SecretVersionPrototype(Strict):
+    """No `secret_type` on the wire: the stored secret's type decides which fields count."""
+
+    payload: StrictStr | None = None
+    data: dict[str, Any] | None = None
+    password: StrictStr | None = None
+    custom_metadata: dict[str, Any] | None = None
+    version_custom_metadata: dict[str, Any] | None = None
+    client_request_token: StrictStr | None = None
+
+
+class VersionMetadataPatch(Strict):
+    version_custom_metadata: dict[str, Any] | None = None
+
+
+class LockPrototype(Strict):
+    name: StrictStr
+    description: StrictStr | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class LocksPrototype(Strict):
+    locks: list[LockPrototype]

@@ -1,0 +1,1 @@
+"""DNS-01 providers behind one interface, and the propagation check."""

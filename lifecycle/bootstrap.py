@@ -1,0 +1,53 @@
+"""Opening a data directory: root keys, the database (migrated to head) and the first admin token."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from lifecycle import tokens
+from lifecycle.core import SYSTEM, Core
+from lifecycle.keyfiles import load_keyring
+from lifecycle.store import SqlStore
+from lifecycle.store.migrate import upgrade
+from lifecycle.vocabulary import Role
+
+ADMIN_TOKEN_FILE = "admin-token"
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'certkeeper.db'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    core: Core
+    admin_token: str | None  # set only on the first start
+
+
+def open_data_dir(data_dir: Path, *, database_url: str | None, env_root_key: str | None, create: bool) -> Opened:
+    """Open (and with ``create``, initialise) a data dir. Raises ValueError with the cause."""
+    if create:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    elif not data_dir.is_dir():
+        raise ValueError(f"data dir {data_dir} does not exist; start `certkeeper serve` once to create it")
+    keyring = load_keyring(data_dir, env_root_key=env_root_key, create=create)
+    store = SqlStore.from_url(database_url or default_database_url(data_dir))
+    upgrade(store.engine)
+    core = Core(store=store, keyring=keyring)
+    admin_token = None
+    if create:
+        with store.reader() as tx:
+            first_start = tx.count_tokens() == 0
+        if first_start:
+            issued = tokens.issue(core, SYSTEM, Role.MANAGER, description="admin token created on first start")
+            write_private(data_dir / ADMIN_TOKEN_FILE, issued.token + "\n")
+            admin_token = issued.token
+    return Opened(core, admin_token)
+
+
+def write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)

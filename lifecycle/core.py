@@ -1,0 +1,51 @@
+"""What every core operation needs: the store, the keyring, the clock, and who is asking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lifecycle.crypto import Keyring
+from lifecycle.errors import Forbidden
+from lifecycle.store import SqlStore
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    store: SqlStore
+    keyring: Keyring
+    clock: Callable[[], datetime] = system_clock
+    instance_id: str = "local"
+
+    def crn(self, resource: str, ident: str) -> str:
+        return f"crn:v1:certkeeper:private:secrets-manager:local:a/{self.instance_id}:{self.instance_id}:{resource}:{ident}"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The caller of one request: its token id, the groups it is limited to, the request id."""
+
+    token_id: str | None
+    groups: frozenset[str] | None = None  # None: every group
+    request_id: str | None = None
+    name: str = field(default="")
+
+    @property
+    def principal(self) -> str:
+        return self.name or (f"token:{self.token_id}" if self.token_id else "certkeeper")
+
+    def may_access(self, group_id: str) -> bool:
+        return self.groups is None or group_id in self.groups
+
+    def require_group(self, group_id: str) -> None:
+        """Raises Forbidden when the token is limited to other groups."""
+        if not self.may_access(group_id):
+            raise Forbidden(f"secret_group_id: this token is not allowed to use secret group '{group_id}'")
+
+
+SYSTEM = Actor(token_id=None, name="certkeeper")

@@ -1,0 +1,102 @@
+"""Immutable records the store hands to the core: one per table row.
+
+Records carry ciphertext, never plaintext; opening a payload is the core's job
+(`lifecycle/versions.py`), so a record can be logged or compared without leaking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    id: str
+    name: str
+    description: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRecord:
+    id: str
+    secret_group_id: str
+    secret_type: str
+    name: str
+    description: str | None
+    labels: list[str]
+    custom_metadata: dict[str, Any]
+    attributes: dict[str, Any]
+    state: int
+    expiration_date: datetime | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    retrieved_at: datetime | None
+    downloaded: bool
+    versions_total: int
+    locks_total: int
+    next_rotation_date: datetime | None
+    client_request_token: str | None
+    request_fingerprint: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    id: str
+    secret_id: str
+    seq: int
+    created_by: str
+    created_at: datetime
+    payload: bytes | None = field(repr=False)
+    wrapped_key: bytes | None = field(repr=False)
+    key_id: str | None
+    custom_metadata: dict[str, Any]
+    attributes: dict[str, Any]
+    downloaded: bool
+    auto_rotated: bool
+    client_request_token: str | None
+    request_fingerprint: str | None
+
+    @property
+    def payload_available(self) -> bool:
+        return self.payload is not None
+
+
+@dataclass(frozen=True, slots=True)
+class LockRecord:
+    secret_id: str
+    version_id: str
+    name: str
+    description: str | None
+    attributes: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: str
+    secret_hash: str = field(repr=False)
+    role: str
+    groups: list[str] | None
+    description: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    at: datetime
+    token_id: str | None
+    action: str
+    target: str
+    outcome: str
+    request_id: str | None
+    id: int | None = None

@@ -1,0 +1,274 @@
+"""Secrets: create, read, list, patch metadata, delete; their states and idempotent creation.
+
+Each operation is one transaction that also writes its audit event.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lifecycle import audit, versions
+from lifecycle.core import Actor, Core
+from lifecycle.errors import Conflict, InvalidInput, Locked, NotFound
+from lifecycle.records import SecretRecord, VersionRecord
+from lifecycle.rules import (
+    check_client_request_token,
+    check_description,
+    check_labels,
+    check_metadata,
+    check_name,
+)
+from lifecycle.store import SecretQuery, Tx
+from lifecycle.types import handler_for
+from lifecycle.vocabulary import State
+
+MAX_LIST_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class SecretDraft:
+    """A request to create a secret, after the API parsed its shape."""
+
+    secret_type: str
+    name: str
+    secret_group_id: str = "default"
+    description: str | None = None
+    labels: list[str] = field(default_factory=list)
+    custom_metadata: dict[str, Any] = field(default_factory=dict)
+    version_custom_metadata: dict[str, Any] = field(default_factory=dict)
+    expiration_date: datetime | None = None
+    fields: dict[str, Any] = field(default_factory=dict)  # type-specific wire fields
+    client_request_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretView:
+    """A secret as a caller sees it: its record, effective state and, when asked, its data."""
+
+    secret: SecretRecord
+    state: State
+    data: dict[str, Any] | None = None
+    current: VersionRecord | None = None
+
+
+def effective_state(secret: SecretRecord, now: datetime) -> State:
+    """The stored state, or deactivated once an unlocked secret's expiration date has passed."""
+    state = State(secret.state)
+    if (
+        state == State.ACTIVE
+        and secret.expiration_date is not None
+        and secret.expiration_date <= now
+        and secret.locks_total == 0  # a locked secret stays active past expiry, as the contract says
+    ):
+        return State.DEACTIVATED
+    return state
+
+
+def _fingerprint_source(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False).encode()
+
+
+def load_secret(tx: Tx, actor: Actor, secret_id: str, *, for_update: bool = False) -> SecretRecord:
+    """A secret the actor may see; raises NotFound (also for secrets outside its groups)."""
+    secret = tx.get_secret(secret_id, for_update=for_update)
+    if secret is None or not actor.may_access(secret.secret_group_id):
+        raise NotFound("secret", secret_id)
+    return secret
+
+
+def _check_expiration(expiration: datetime | None, now: datetime, secret_type: str) -> None:
+    if expiration is None:
+        return
+    if not handler_for(secret_type).has_expiration:
+        raise InvalidInput(f"expiration_date: {secret_type} secrets do not expire", field="expiration_date")
+    if expiration.tzinfo is None:
+        raise InvalidInput("expiration_date: must include a time zone (RFC 3339, e.g. 2030-01-01T00:00:00Z)", field="expiration_date")
+    if expiration <= now:
+        raise InvalidInput("expiration_date: must be in the future", field="expiration_date")
+
+
+def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
+    """Create a secret and its first version.
+
+    Raises InvalidInput/PayloadTooLarge (bad fields), NotFound (group), Forbidden (group
+    outside the token's), Conflict (name taken, or client_request_token reused with other data).
+    """
+    handler = handler_for(draft.secret_type)
+    check_name(draft.name)
+    check_description(draft.description)
+    labels = check_labels(draft.labels)
+    check_metadata(draft.custom_metadata, "custom_metadata")
+    check_metadata(draft.version_custom_metadata, "version_custom_metadata")
+    check_client_request_token(draft.client_request_token)
+    now = core.clock()
+    _check_expiration(draft.expiration_date, now, draft.secret_type)
+    actor.require_group(draft.secret_group_id)
+    source = _fingerprint_source({k: v for k, v in asdict(draft).items() if k != "client_request_token"})
+    attributes, data = handler.create(draft.fields)
+    with core.store.transaction() as tx:
+        if draft.client_request_token:
+            existing = tx.find_secret_by_token(draft.client_request_token)
+            if existing is not None:
+                if existing.request_fingerprint and core.keyring.matches_fingerprint(existing.request_fingerprint, source):
+                    return SecretView(existing, effective_state(existing, now))
+                raise Conflict(
+                    "client_request_token: already used to create a secret with different data",
+                    field="client_request_token",
+                )
+        if tx.get_group(draft.secret_group_id) is None:
+            raise NotFound("secret group", draft.secret_group_id)
+        secret = SecretRecord(
+            id=str(uuid.uuid4()),
+            secret_group_id=draft.secret_group_id,
+            secret_type=draft.secret_type,
+            name=draft.name,
+            description=draft.description,
+            labels=labels,
+            custom_metadata=draft.custom_metadata,
+            attributes=attributes,
+            state=State.ACTIVE,
+            expiration_date=draft.expiration_date,
+            created_by=actor.principal,
+            created_at=now,
+            updated_at=now,
+            retrieved_at=None,
+            downloaded=False,
+            versions_total=1,
+            locks_total=0,
+            next_rotation_date=None,
+            client_request_token=draft.client_request_token,
+            request_fingerprint=core.keyring.fingerprint(source) if draft.client_request_token else None,
+        )
+        tx.insert_secret(secret)
+        version, _ = versions.add_version(
+            tx, core, secret, data, created_by=actor.principal, now=now,
+            custom_metadata=draft.version_custom_metadata,
+        )
+        audit.record(tx, actor, now, "secret.create", f"secret:{secret.id}")
+    return SecretView(secret, State.ACTIVE, None, version)
+
+
+def get_secret(core: Core, actor: Actor, secret_id: str, *, with_payload: bool) -> SecretView:
+    """The secret, with its current data when ``with_payload``. Raises NotFound."""
+    now = core.clock()
+    if not with_payload:
+        with core.store.reader() as tx:
+            secret = load_secret(tx, actor, secret_id)
+        return SecretView(secret, effective_state(secret, now))
+    with core.store.transaction() as tx:
+        secret = load_secret(tx, actor, secret_id)
+        return _read_payload(tx, core, actor, secret, now)
+
+
+def get_secret_by_name(core: Core, actor: Actor, group_name: str, secret_type: str, name: str) -> SecretView:
+    """The secret named ``name`` of ``secret_type`` in the group named ``group_name``, with its data."""
+    handler_for(secret_type)
+    now = core.clock()
+    with core.store.transaction() as tx:
+        group = tx.get_group_by_name(group_name)
+        if group is None or not actor.may_access(group.id):
+            raise NotFound("secret group", group_name)
+        secret = tx.find_secret(group.id, secret_type, name)
+        if secret is None:
+            raise NotFound(f"{secret_type} secret", f"{group_name}/{name}")
+        return _read_payload(tx, core, actor, secret, now)
+
+
+def _read_payload(tx: Tx, core: Core, actor: Actor, secret: SecretRecord, now: datetime) -> SecretView:
+    current = versions.resolve(tx, secret.id, "current")
+    data = versions.open_data(core, current)
+    tx.update_secret(secret.id, retrieved_at=now, downloaded=True)
+    if not current.downloaded:
+        tx.update_version(current.id, downloaded=True)
+    audit.record(tx, actor, now, "secret.read_payload", f"secret:{secret.id}/version:{current.id}")
+    secret = tx.get_secret(secret.id) or secret
+    return SecretView(secret, effective_state(secret, now), data, current)
+
+
+def list_secrets(core: Core, actor: Actor, query: SecretQuery) -> tuple[list[SecretView], int]:
+    """A page of secrets the actor may see. Raises InvalidInput for a bad page or sort."""
+    if not 0 <= query.offset:
+        raise InvalidInput("offset: must be 0 or more", field="offset")
+    if not 1 <= query.limit <= MAX_LIST_LIMIT:
+        raise InvalidInput(f"limit: must be from 1 to {MAX_LIST_LIMIT}", field="limit")
+    groups = list(query.groups) if query.groups is not None else None
+    if actor.groups is not None:
+        groups = [g for g in groups if g in actor.groups] if groups is not None else sorted(actor.groups)
+    for secret_type in query.secret_types or ():
+        handler_for(secret_type)
+    now = core.clock()
+    with core.store.reader() as tx:
+        rows, total = tx.list_secrets(
+            SecretQuery(
+                offset=query.offset, limit=query.limit, sort=query.sort, descending=query.descending,
+                search=query.search, groups=groups, secret_types=query.secret_types, labels=query.labels,
+            )
+        )
+    return [SecretView(r, effective_state(r, now)) for r in rows], total
+
+
+def update_metadata(core: Core, actor: Actor, secret_id: str, patch: dict[str, Any]) -> SecretView:
+    """Apply a merge patch of metadata fields. Raises InvalidInput, NotFound, Conflict."""
+    now = core.clock()
+    with core.store.transaction() as tx:
+        secret = load_secret(tx, actor, secret_id, for_update=True)
+        handler = handler_for(secret.secret_type)
+        allowed = {"name", "description", "labels", "custom_metadata"} | set(handler.patch_fields)
+        if handler.has_expiration:
+            allowed.add("expiration_date")
+        unknown = sorted(set(patch) - allowed)
+        if unknown:
+            raise InvalidInput(
+                f"{unknown[0]}: cannot be changed on a {secret.secret_type} secret "
+                f"(patchable: {', '.join(sorted(allowed))})",
+                field=unknown[0],
+            )
+        changes: dict[str, Any] = {}
+        if "name" in patch:
+            changes["name"] = check_name(_require_str(patch, "name"))
+        if "description" in patch:
+            changes["description"] = check_description(patch["description"])
+        if "labels" in patch:
+            changes["labels"] = check_labels(patch["labels"] or [])
+        if "custom_metadata" in patch:
+            changes["custom_metadata"] = check_metadata(patch["custom_metadata"] or {}, "custom_metadata")
+        if "expiration_date" in patch:
+            _check_expiration(patch["expiration_date"], now, secret.secret_type)
+            changes["expiration_date"] = patch["expiration_date"]
+        typed = {k: patch[k] for k in handler.patch_fields if k in patch}
+        if typed:
+            changes["attributes"] = handler.patch(secret.attributes, typed)
+        if changes:
+            changes["updated_at"] = now
+            tx.update_secret(secret.id, **changes)
+        audit.record(tx, actor, now, "secret.update_metadata", f"secret:{secret.id}")
+        updated = tx.get_secret(secret.id)
+    assert updated is not None
+    return SecretView(updated, effective_state(updated, now))
+
+
+def _require_str(patch: dict[str, Any], key: str) -> str:
+    value = patch[key]
+    if not isinstance(value, str):
+        raise InvalidInput(f"{key}: must be a string", field=key)
+    return value
+
+
+def delete_secret(core: Core, actor: Actor, secret_id: str) -> None:
+    """Delete a secret with all its versions. Raises NotFound, Locked (while any lock holds it)."""
+    now = core.clock()
+    with core.store.transaction() as tx:
+        secret = load_secret(tx, actor, secret_id, for_update=True)
+        locks = tx.list_locks(secret_id=secret.id)
+        if locks:
+            raise Locked(
+                f"secret '{secret.id}' is locked ({', '.join(sorted({lock.name for lock in locks}))}); "
+                "remove its locks before deleting it",
+                locks=[lock.name for lock in locks],
+            )
+        tx.delete_secret(secret.id)
+        audit.record(tx, actor, now, "secret.delete", f"secret:{secret.id}")

@@ -1,0 +1,62 @@
+"""Engine creation per backend: SQLite pragmas and write-transaction locking.
+
+SQLite: WAL journal with ``synchronous=NORMAL``. A commit is durable against a
+process crash; a power loss can lose the last transactions but never corrupts
+the file or splits one (WAL keeps each commit atomic). Write transactions start
+with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # writers from other processes (CLI, workers) wait this long
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    raise ValueError(f"database URL: unsupported backend in '{_redact(url)}' (use sqlite:/// or postgresql+psycopg://)")
+
+
+def make_null_pool_engine(url: str) -> Engine:
+    """An engine without pooling, for one-shot CLI commands and migrations."""
+    engine = create_engine(url, poolclass=NullPool)
+    if url.startswith("sqlite"):
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event, not the driver, decide how transactions start.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _redact(url: str) -> str:
+    """Drop a password from a database URL before it reaches a message."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url

@@ -1,0 +1,176 @@
+"""The tables of the store (SQLAlchemy Core). Alembic migrations create them; this
+module is what queries are written against."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None) if _is_sqlite(dialect) else value
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _is_sqlite(dialect: object) -> bool:
+    return getattr(dialect, "name", "") == "sqlite"
+
+
+ID = String(36)
+
+secret_groups = Table(
+    "secret_groups",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("secret_group_id", ID, ForeignKey("secret_groups.id"), nullable=False),
+    Column("secret_type", String(32), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("labels", JSON, nullable=False),
+    Column("custom_metadata", JSON, nullable=False),
+    Column("attributes", JSON, nullable=False),  # type-specific metadata, never secret
+    Column("state", Integer, nullable=False),
+    Column("expiration_date", UTCDateTime, nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("retrieved_at", UTCDateTime, nullable=True),
+    Column("downloaded", Boolean, nullable=False),
+    Column("versions_total", Integer, nullable=False),
+    Column("locks_total", Integer, nullable=False),
+    Column("next_rotation_date", UTCDateTime, nullable=True),
+    Column("client_request_token", String(64), nullable=True, unique=True),
+    Column("request_fingerprint", String(96), nullable=True),
+    UniqueConstraint("secret_group_id", "secret_type", "name", name="uq_secrets_group_type_name"),
+    Index("ix_secrets_created_at", "created_at"),
+    Index("ix_secrets_name", "name"),
+    Index("ix_secrets_expiration_date", "expiration_date"),
+    Index("ix_secrets_next_rotation_date", "next_rotation_date"),
+)
+
+# Labels again, one row each, so match_all_labels and search use an index.
+secret_labels = Table(
+    "secret_labels",
+    metadata,
+    Column("secret_id", ID, ForeignKey("secrets.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(64), nullable=False),
+    PrimaryKeyConstraint("secret_id", "label", name="pk_secret_labels"),
+    Index("ix_secret_labels_label", "label"),
+)
+
+secret_versions = Table(
+    "secret_versions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("secret_id", ID, ForeignKey("secrets.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("payload", LargeBinary, nullable=True),  # AES-GCM ciphertext; NULL once erased
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("key_id", String(16), nullable=True),
+    Column("custom_metadata", JSON, nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("downloaded", Boolean, nullable=False),
+    Column("auto_rotated", Boolean, nullable=False),
+    Column("client_request_token", String(64), nullable=True),
+    Column("request_fingerprint", String(96), nullable=True),
+    UniqueConstraint("secret_id", "seq", name="uq_versions_secret_seq"),
+    UniqueConstraint("secret_id", "client_request_token", name="uq_versions_secret_token"),
+    Index("ix_versions_key_id", "key_id"),
+)
+
+version_stages = Table(
+    "version_stages",
+    metadata,
+    Column("secret_id", ID, ForeignKey("secrets.id", ondelete="CASCADE"), nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("version_id", ID, ForeignKey("secret_versions.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("secret_id", "stage", name="pk_version_stages"),
+    Index("ix_version_stages_version", "version_id"),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("secret_id", ID, ForeignKey("secrets.id", ondelete="CASCADE"), nullable=False),
+    Column("version_id", ID, ForeignKey("secret_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("attributes", JSON, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("version_id", "name", name="pk_locks"),
+    Index("ix_locks_secret", "secret_id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("token_id", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target", String(160), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("request_id", String(64), nullable=True),
+    Index("ix_audit_events_at", "at"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("groups", JSON, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)

@@ -1,0 +1,162 @@
+"""The generic secret types: arbitrary text, key-value JSON, and username/password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lifecycle import passwords
+from lifecycle.errors import InvalidInput, PayloadTooLarge
+from lifecycle.rules import json_size
+from lifecycle.vocabulary import SecretType
+
+ARBITRARY_MAX_BYTES = 1024 * 1024  # the v2 contract: arbitrary payloads up to 1 MB
+KV_MAX_BYTES = 512 * 1024  # the v2 contract: kv data up to 512 KB
+USERNAME_MAX = 256
+PASSWORD_MAX = 256
+
+
+def _string(fields: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = fields.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"{name}: is required", field=name)
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name}: must be a string", field=name)
+    return value
+
+
+class Arbitrary:
+    secret_type = SecretType.ARBITRARY
+    has_expiration = True
+    rotatable = False
+    payload_fields = ("payload",)
+    create_fields = ("payload",)
+    version_fields = ("payload",)
+    patch_fields: tuple[str, ...] = ()
+
+    def _data(self, fields: dict[str, Any]) -> dict[str, Any]:
+        payload = _string(fields, "payload")
+        assert payload is not None
+        size = len(payload.encode())
+        if size > ARBITRARY_MAX_BYTES:
+            raise PayloadTooLarge(f"payload: {size} bytes is over the limit of {ARBITRARY_MAX_BYTES} bytes", field="payload")
+        if not payload:
+            raise InvalidInput("payload: must not be empty", field="payload")
+        return {"payload": payload}
+
+    def create(self, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {}, self._data(fields)
+
+    def new_version(self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        return self._data(fields)
+
+    def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        return attributes
+
+    def metadata(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+
+class KeyValue:
+    secret_type = SecretType.KV
+    has_expiration = False
+    rotatable = False
+    payload_fields = ("data",)
+    create_fields = ("data",)
+    version_fields = ("data",)
+    patch_fields: tuple[str, ...] = ()
+
+    def _data(self, fields: dict[str, Any]) -> dict[str, Any]:
+        data = fields.get("data")
+        if data is None:
+            raise InvalidInput("data: is required", field="data")
+        if not isinstance(data, dict):
+            raise InvalidInput("data: must be a JSON object", field="data")
+        size = json_size(data)
+        if size > KV_MAX_BYTES:
+            raise PayloadTooLarge(f"data: {size} bytes is over the limit of {KV_MAX_BYTES} bytes", field="data")
+        return {"data": data}
+
+    def create(self, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {}, self._data(fields)
+
+    def new_version(self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        return self._data(fields)
+
+    def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        return attributes
+
+    def metadata(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+
+DEFAULT_ROTATION = {"auto_rotate": False}
+ROTATION_UNITS = ("day", "hour", "month")
+
+
+def _rotation(value: Any) -> dict[str, Any]:
+    """The contract's {auto_rotate, interval, unit}; the scheduler acting on it comes later."""
+    if not isinstance(value, dict):
+        raise InvalidInput("rotation: must be an object", field="rotation")
+    auto = value.get("auto_rotate", False)
+    if not isinstance(auto, bool):
+        raise InvalidInput("rotation.auto_rotate: must be true or false", field="rotation.auto_rotate")
+    policy: dict[str, Any] = {"auto_rotate": auto}
+    interval, unit = value.get("interval"), value.get("unit")
+    if interval is not None or unit is not None or auto:
+        if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+            raise InvalidInput("rotation.interval: must be a positive integer", field="rotation.interval")
+        if unit not in ROTATION_UNITS:
+            raise InvalidInput(f"rotation.unit: must be one of {', '.join(ROTATION_UNITS)}", field="rotation.unit")
+        policy |= {"interval": interval, "unit": unit}
+    return policy
+
+
+class UsernamePassword:
+    secret_type = SecretType.USERNAME_PASSWORD
+    has_expiration = True
+    rotatable = True
+    payload_fields = ("username", "password")
+    create_fields = ("username", "password", "password_generation_policy", "rotation")
+    version_fields = ("password",)
+    patch_fields = ("password_generation_policy", "rotation")
+
+    def _password(self, fields: dict[str, Any], policy: passwords.PasswordPolicy) -> str:
+        password = _string(fields, "password", required=False)
+        if password is None:
+            return passwords.from_policy(policy)
+        if not password or len(password) > PASSWORD_MAX:
+            raise InvalidInput(f"password: must be 1-{PASSWORD_MAX} characters", field="password")
+        return password
+
+    def create(self, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        username = _string(fields, "username")
+        assert username is not None
+        if not username or len(username) > USERNAME_MAX:
+            raise InvalidInput(f"username: must be 1-{USERNAME_MAX} characters", field="username")
+        policy = passwords.PasswordPolicy.from_dict(fields.get("password_generation_policy"))
+        rotation = _rotation(fields.get("rotation") or DEFAULT_ROTATION)
+        attributes = {"username": username, "password_generation_policy": policy.to_dict(), "rotation": rotation}
+        return attributes, {"username": username, "password": self._password(fields, policy)}
+
+    def new_version(self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        policy = passwords.PasswordPolicy.from_dict(attributes.get("password_generation_policy"))
+        return {"username": attributes["username"], "password": self._password(fields, policy)}
+
+    def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        out = dict(attributes)
+        if fields.get("password_generation_policy") is not None:
+            base = passwords.PasswordPolicy.from_dict(attributes.get("password_generation_policy"))
+            out["password_generation_policy"] = passwords.PasswordPolicy.from_dict(
+                fields["password_generation_policy"], base
+            ).to_dict()
+        if fields.get("rotation") is not None:
+            out["rotation"] = _rotation(fields["rotation"])
+        return out
+
+    def metadata(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "rotation": attributes.get("rotation", DEFAULT_ROTATION),
+            "password_generation_policy": attributes.get("password_generation_policy"),
+        }

@@ -1,0 +1,164 @@
+"""Operations on a secret's versions: create (manual rotation), list, read, patch
+version metadata, delete a version's data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from lifecycle import audit, versions
+from lifecycle.core import Actor, Core
+from lifecycle.errors import Conflict, InvalidInput, Locked
+from lifecycle.records import SecretRecord, VersionRecord
+from lifecycle.rules import check_client_request_token, check_metadata
+from lifecycle.secrets import load_secret
+from lifecycle.types import handler_for
+from lifecycle.vocabulary import Stage, State
+
+
+@dataclass(frozen=True, slots=True)
+class VersionView:
+    secret: SecretRecord
+    version: VersionRecord
+    alias: str | None
+    data: dict[str, Any] | None = None
+
+
+def create_version(
+    core: Core,
+    actor: Actor,
+    secret_id: str,
+    fields: dict[str, Any],
+    *,
+    custom_metadata: dict[str, Any] | None = None,
+    version_custom_metadata: dict[str, Any] | None = None,
+    client_request_token: str | None = None,
+) -> VersionView:
+    """A new version of the secret's data; it becomes `current`, the old current `previous`.
+
+    Raises InvalidInput, NotFound, Locked (previous version locked), Conflict
+    (client_request_token reused with other data).
+    """
+    check_client_request_token(client_request_token)
+    if custom_metadata is not None:
+        check_metadata(custom_metadata, "custom_metadata")
+    check_metadata(version_custom_metadata or {}, "version_custom_metadata")
+    now = core.clock()
+    source = json.dumps(
+        {"fields": fields, "custom_metadata": custom_metadata, "version_custom_metadata": version_custom_metadata},
+        sort_keys=True, separators=(",", ":"), default=str,
+    ).encode()
+    with core.store.transaction() as tx:
+        secret = load_secret(tx, actor, secret_id, for_update=True)
+        handler = handler_for(secret.secret_type)
+        unknown = sorted(k for k, v in fields.items() if v is not None and k not in handler.version_fields)
+        if unknown:
+            raise InvalidInput(
+                f"{unknown[0]}: not a field of a {secret.secret_type} version "
+                f"(accepted: {', '.join(handler.version_fields)})",
+                field=unknown[0],
+            )
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if client_request_token:
+            existing = tx.find_version_by_token(secret.id, client_request_token)
+            if existing is not None:
+                if existing.request_fingerprint and core.keyring.matches_fingerprint(existing.request_fingerprint, source):
+                    stages = tx.get_stages(secret.id)
+                    return VersionView(secret, existing, versions.alias_of(stages, existing.id))
+                raise Conflict(
+                    "client_request_token: already used for a version with different data",
+                    field="client_request_token",
+                )
+        current = None
+        if Stage.CURRENT in tx.get_stages(secret.id):
+            current_version = versions.resolve(tx, secret.id, Stage.CURRENT)
+            if current_version.payload is not None:
+                current = versions.open_data(core, current_version)
+        data = handler.new_version(secret.attributes, fields, current)
+        version, kept = versions.add_version(
+            tx, core, secret, data, created_by=actor.principal, now=now,
+            custom_metadata=version_custom_metadata or {},
+            client_request_token=client_request_token,
+            request_fingerprint=core.keyring.fingerprint(source) if client_request_token else None,
+        )
+        changes: dict[str, Any] = {"versions_total": kept, "updated_at": now, "state": State.ACTIVE}
+        if custom_metadata is not None:
+            changes["custom_metadata"] = custom_metadata
+        tx.update_secret(secret.id, **changes, locks_total=tx.count_locks(secret.id))
+        audit.record(tx, actor, now, "secret.create_version", f"secret:{secret.id}/version:{version.id}")
+        updated = tx.get_secret(secret.id)
+    assert updated is not None
+    return VersionView(updated, version, Stage.CURRENT.value, data)
+
+
+def list_versions(core: Core, actor: Actor, secret_id: str) -> tuple[SecretRecord, list[VersionView]]:
+    with core.store.reader() as tx:
+        secret = load_secret(tx, actor, secret_id)
+        stages = tx.get_stages(secret.id)
+        rows = tx.list_versions(secret.id)
+    return secret, [VersionView(secret, v, versions.alias_of(stages, v.id)) for v in rows]
+
+
+def get_version(core: Core, actor: Actor, secret_id: str, ref: str, *, with_payload: bool) -> VersionView:
+    """A version by id or alias; with its data when ``with_payload``. Raises NotFound."""
+    now = core.clock()
+    if not with_payload:
+        with core.store.reader() as tx:
+            secret = load_secret(tx, actor, secret_id)
+            version = versions.resolve(tx, secret.id, ref)
+            return VersionView(secret, version, versions.alias_of(tx.get_stages(secret.id), version.id))
+    with core.store.transaction() as tx:
+        secret = load_secret(tx, actor, secret_id)
+        version = versions.resolve(tx, secret.id, ref)
+        data = versions.open_data(core, version)
+        if not version.downloaded:
+            tx.update_version(version.id, downloaded=True)
+        tx.update_secret(secret.id, retrieved_at=now, downloaded=True)
+        audit.record(tx, actor, now, "version.read_payload", f"secret:{secret.id}/version:{version.id}")
+        return VersionView(secret, version, versions.alias_of(tx.get_stages(secret.id), version.id), data)
+
+
+def update_version_metadata(
+    core: Core, actor: Actor, secret_id: str, ref: str, patch: dict[str, Any]
+) -> VersionView:
+    """Replace a version's custom metadata. Raises InvalidInput, NotFound, Locked."""
+    unknown = sorted(set(patch) - {"version_custom_metadata"})
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: cannot be changed on a version (patchable: version_custom_metadata)", field=unknown[0])
+    metadata = check_metadata(patch.get("version_custom_metadata") or {}, "version_custom_metadata")
+    now = core.clock()
+    with core.store.transaction() as tx:
+        secret = load_secret(tx, actor, secret_id, for_update=True)
+        version = versions.resolve(tx, secret.id, ref)
+        _refuse_if_locked(tx, version, "changed")
+        tx.update_version(version.id, custom_metadata=metadata)
+        audit.record(tx, actor, now, "version.update_metadata", f"secret:{secret.id}/version:{version.id}")
+        updated = tx.get_version(secret.id, version.id)
+        assert updated is not None
+        return VersionView(secret, updated, versions.alias_of(tx.get_stages(secret.id), version.id))
+
+
+def delete_version_data(core: Core, actor: Actor, secret_id: str, ref: str) -> None:
+    """Erase a version's secret data for good; erasing the current version's destroys the secret.
+
+    Raises NotFound, Locked.
+    """
+    now = core.clock()
+    with core.store.transaction() as tx:
+        secret = load_secret(tx, actor, secret_id, for_update=True)
+        version = versions.resolve(tx, secret.id, ref)
+        _refuse_if_locked(tx, version, "deleted")
+        tx.erase_payloads([version.id])
+        if tx.get_stages(secret.id).get(Stage.CURRENT) == version.id:
+            tx.update_secret(secret.id, state=State.DESTROYED, updated_at=now)
+        audit.record(tx, actor, now, "version.delete_data", f"secret:{secret.id}/version:{version.id}")
+
+
+def _refuse_if_locked(tx: Any, version: VersionRecord, verb: str) -> None:
+    locks = tx.list_locks(version_id=version.id)
+    if locks:
+        raise Locked(
+            f"version '{version.id}' is locked ({', '.join(lock.name for lock in locks)}) and cannot be {verb}",
+            locks=[lock.name for lock in locks],
+        )

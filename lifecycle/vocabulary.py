@@ -1,0 +1,64 @@
+"""The words of the domain in one place: secret types, states, stage labels, roles."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class SecretType(StrEnum):
+    ARBITRARY = "arbitrary"
+    KV = "kv"
+    USERNAME_PASSWORD = "username_password"
+    IMPORTED_CERT = "imported_cert"
+    PRIVATE_CERT = "private_cert"
+    PUBLIC_CERT = "public_cert"
+
+
+class State(IntEnum):
+    """NIST SP 800-57 key states, as the v2 contract numbers them."""
+
+    PRE_ACTIVATION = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    DEACTIVATED = 3
+    DESTROYED = 5
+
+    @property
+    def description(self) -> str:
+        return self.name.lower()
+
+
+class Stage(StrEnum):
+    """Reserved stage labels; any other label is a user label."""
+
+    CURRENT = "current"
+    PREVIOUS = "previous"
+    PENDING = "pending"
+
+
+class LockMode(StrEnum):
+    REMOVE_PREVIOUS = "remove_previous"
+    REMOVE_PREVIOUS_AND_DELETE = "remove_previous_and_delete"
+
+
+class Role(StrEnum):
+    """Roles in increasing power; each includes what the ones before it may do."""
+
+    READER = "Reader"
+    SECRETS_READER = "SecretsReader"
+    WRITER = "Writer"
+    MANAGER = "Manager"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def includes(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        for role in cls:
+            if role.value.lower() == text.strip().lower():
+                return role
+        raise ValueError(f"role '{text}' is not one of {', '.join(r.value for r in cls)}")
