@@ -1,0 +1,119 @@
+"""The `certkeeper` command as a user runs it: serve, token create, rekey."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fixtures.live_server import free_port
+from lifecycle import secrets
+from lifecycle.bootstrap import open_data_dir
+from lifecycle.core import SYSTEM
+from lifecycle.keyfiles import load_keyring
+from lifecycle.rekey import rekey
+from lifecycle.secrets import SecretDraft
+
+pytestmark = pytest.mark.slow
+STARTUP_TIMEOUT_S = 20
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+def _start(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _wait_healthy(proc: subprocess.Popen[str], port: int) -> list[str]:
+    """Read the server's output until uvicorn says it is up; bounded by the subprocess timeout."""
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if "Uvicorn running" in line:
+            break
+    else:
+        raise AssertionError("server exited before it started:\n" + "".join(lines))
+    assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=STARTUP_TIMEOUT_S).status_code == 200
+    return lines
+
+
+def test_first_start_creates_admin_token_once_and_it_works(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    port = free_port()
+    proc = _start(data, port)
+    try:
+        output = "".join(_wait_healthy(proc, port))
+        token_file = data / "admin-token"
+        token = token_file.read_text().strip()
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert output.count(token) == 1
+        resp = httpx.post(f"http://127.0.0.1:{port}/api/v2/secrets", headers={"Authorization": f"Bearer {token}"},
+                          json={"secret_type": "arbitrary", "name": "cli-test", "payload": "x"})
+        assert resp.status_code == 201
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=STARTUP_TIMEOUT_S)
+    port2 = free_port()
+    proc = _start(data, port2)
+    try:
+        second = "".join(_wait_healthy(proc, port2))
+        assert token not in second and "First start" not in second
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=STARTUP_TIMEOUT_S)
+
+
+def test_token_create_prints_a_working_scoped_token(tmp_path: Path) -> None:
+    opened = open_data_dir(tmp_path, database_url=None, env_root_key=None, create=True)
+    opened.core.store.dispose()
+    result = _cli("token", "create", "--role", "reader", "--ttl", "24h", "--data-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert token.startswith("ck_")
+    bad = _cli("token", "create", "--role", "emperor", "--data-dir", str(tmp_path))
+    assert bad.returncode == 2 and "role 'emperor'" in bad.stderr
+    missing = _cli("token", "create", "--role", "Reader", "--groups", "nope", "--data-dir", str(tmp_path))
+    assert missing.returncode == 2 and "secret group 'nope'" in missing.stderr
+
+
+def test_settings_come_from_environment(tmp_path: Path) -> None:
+    result = _cli("token", "create", "--role", "Reader", env={"CERTKEEPER_DATA_DIR": str(tmp_path / "absent")})
+    assert result.returncode == 2 and str(tmp_path / "absent") in result.stderr
+
+
+def test_rekey_rewraps_everything_and_resumes_after_interruption(tmp_path: Path) -> None:
+    opened = open_data_dir(tmp_path, database_url=None, env_root_key=None, create=True)
+    core = opened.core
+    ids = [secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", f"s{i:02}", fields={"payload": f"value-{i}"})).secret.id
+           for i in range(7)]
+    old_kid = core.keyring.active_id
+    # Interrupted: one batch of 3 rewrapped, then the process "dies".
+    first = rekey(tmp_path, core.store, batch=3, max_batches=1)
+    assert first.new_key and first.rewrapped == 3
+    with core.store.reader() as tx:
+        assert tx.count_versions_by_key() == {old_kid: 4, first.active_key_id: 3}
+    resumed = rekey(tmp_path, core.store, batch=3)
+    assert not resumed.new_key and resumed.active_key_id == first.active_key_id and resumed.rewrapped == 4
+    keyring = load_keyring(tmp_path)
+    from lifecycle.core import Core
+
+    fresh = Core(store=core.store, keyring=keyring, clock=core.clock)
+    values = {secrets.get_secret(fresh, SYSTEM, i, with_payload=True).data["payload"] for i in ids}  # type: ignore[index]
+    assert values == {f"value-{i}" for i in range(7)}
+    with core.store.reader() as tx:
+        assert tx.count_versions_by_key() == {first.active_key_id: 7}
+    again = rekey(tmp_path, core.store)
+    assert again.new_key and again.active_key_id != first.active_key_id
+    core.store.dispose()
