@@ -92,7 +92,8 @@ def _check_expiration(expiration: datetime | None, now: datetime, secret_type: s
 
 
 def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
-    """Create a secret and its first version.
+    """Create a secret and its first version; the view carries the data (the creator sent
+    or asked for it, and the v2 contract answers with it).
 
     Raises InvalidInput/PayloadTooLarge (bad fields), NotFound (group), Forbidden (group
     outside the token's), Conflict (name taken, or client_request_token reused with other data).
@@ -114,7 +115,9 @@ def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
             existing = tx.find_secret_by_token(draft.client_request_token)
             if existing is not None:
                 if existing.request_fingerprint and core.keyring.matches_fingerprint(existing.request_fingerprint, source):
-                    return SecretView(existing, effective_state(existing, now))
+                    current = versions.resolve(tx, existing.id, "current")
+                    data = versions.open_data(core, current) if current.payload_available else None
+                    return SecretView(existing, effective_state(existing, now), data, current)
                 raise Conflict(
                     "client_request_token: already used to create a secret with different data",
                     field="client_request_token",
@@ -149,7 +152,7 @@ def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
             custom_metadata=draft.version_custom_metadata,
         )
         audit.record(tx, actor, now, "secret.create", f"secret:{secret.id}")
-    return SecretView(secret, State.ACTIVE, None, version)
+    return SecretView(secret, State.ACTIVE, data, version)
 
 
 def get_secret(core: Core, actor: Actor, secret_id: str, *, with_payload: bool) -> SecretView:

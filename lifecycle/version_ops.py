@@ -65,7 +65,8 @@ def create_version(
             if existing is not None:
                 if existing.request_fingerprint and core.keyring.matches_fingerprint(existing.request_fingerprint, source):
                     stages = tx.get_stages(secret.id)
-                    return VersionView(secret, existing, versions.alias_of(stages, existing.id))
+                    data = versions.open_data(core, existing) if existing.payload_available else None
+                    return VersionView(secret, existing, versions.alias_of(stages, existing.id), data)
                 raise Conflict(
                     "client_request_token: already used for a version with different data",
                     field="client_request_token",

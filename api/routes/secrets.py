@@ -42,7 +42,8 @@ async def create_secret(request: Request, core: Core, actor: Actor) -> Response:
         client_request_token=body.client_request_token,
     )
     view = secrets.create_secret(core, actor, draft)
-    return JSONResponse(render.secret_metadata(core, view), status_code=201)
+    # The v2 contract answers with the secret and its data (a generated password included).
+    return JSONResponse(render.secret(core, view), status_code=201)
 
 
 async def list_secrets(request: Request, core: Core, actor: Actor) -> Response:

@@ -21,8 +21,8 @@ async def create_version(request: Request, core: Core, actor: Actor) -> Response
         version_custom_metadata=body.version_custom_metadata,
         client_request_token=body.client_request_token,
     )
-    # The created version's data is not echoed: reading it is a payload read of its own.
-    return JSONResponse(render.version_metadata(view), status_code=201)
+    # The v2 contract answers with the version and its data (a generated password included).
+    return JSONResponse(render.version(view), status_code=201)
 
 
 async def list_versions(request: Request, core: Core, actor: Actor) -> Response:

@@ -5,6 +5,10 @@ requires but the server leaves out fails here, as it would for an SDK user. The 
 cover secret groups, the three generic secret types, listing with filters and paging
 (through the SDK's `SecretsPager`), metadata, versions and locks, and the 412s a
 locked secret answers with.
+
+Create calls are parsed with the models the SDK names for them (`Secret`,
+`SecretVersion`), whose kv and username_password variants require the data: the
+answer to a create carries it, as the contract's does.
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ from ibm_cloud_sdk_core import ApiException, DetailedResponse
 from ibm_cloud_sdk_core.authenticators import BearerTokenAuthenticator
 from ibm_secrets_manager_sdk.secrets_manager_v2 import (
     ArbitrarySecret,
+    ArbitrarySecretMetadata,
     ArbitrarySecretMetadataPatch,
     ArbitrarySecretPrototype,
     ArbitrarySecretVersion,
+    ArbitrarySecretVersionMetadata,
     ArbitrarySecretVersionPrototype,
     KVSecret,
     KVSecretMetadata,
     KVSecretMetadataPatch,
     KVSecretPrototype,
     KVSecretVersion,
+    KVSecretVersionMetadata,
     KVSecretVersionPrototype,
     PasswordGenerationPolicy,
     PasswordGenerationPolicyPatch,
@@ -57,6 +64,7 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
     UsernamePasswordSecretMetadataPatch,
     UsernamePasswordSecretPrototype,
     UsernamePasswordSecretVersion,
+    UsernamePasswordSecretVersionMetadata,
     UsernamePasswordSecretVersionPrototype,
 )
 
@@ -119,10 +127,19 @@ def new_group(sm: SecretsManagerV2, name: str) -> SecretGroup:
     return parsed(sm.create_secret_group(name, description=f"{name} group"), SecretGroup.from_dict, 201)
 
 
+def create(sm: SecretsManagerV2, proto: Any) -> Secret:
+    """create_secret; the response parsed as the SDK's `Secret` (data included)."""
+    return parsed(sm.create_secret(proto), Secret.from_dict, 201)
+
+
+def new_version(sm: SecretsManagerV2, secret_id: str, proto: Any) -> SecretVersion:
+    """create_secret_version; the response parsed as the SDK's `SecretVersion` (data included)."""
+    return parsed(sm.create_secret_version(secret_id, proto), SecretVersion.from_dict, 201)
+
+
 def new_arbitrary(sm: SecretsManagerV2, name: str, payload: str, **extra: Any) -> ArbitrarySecret:
-    proto = ArbitrarySecretPrototype(secret_type="arbitrary", name=name, payload=payload, **extra)
-    secret = parsed(sm.create_secret(proto), Secret.from_dict, 201)
-    assert isinstance(secret, ArbitrarySecret)
+    secret = create(sm, ArbitrarySecretPrototype(secret_type="arbitrary", name=name, payload=payload, **extra))
+    assert isinstance(secret, ArbitrarySecret) and secret.payload == payload
     return secret
 
 
@@ -185,18 +202,16 @@ def test_generic_secrets_round_trip_and_lookup_by_name(sm: SecretsManagerV2) -> 
 
     kv_data = {"host": "db.internal", "port": 5432, "opts": {"tls": True, "hosts": ["a", "b"]}}
     kv_proto = KVSecretPrototype(secret_type="kv", name="db-config", data=kv_data, secret_group_id=group.id)
-    kv = parsed(sm.create_secret(kv_proto), Secret.from_dict, 201)
-    assert isinstance(kv, KVSecret)
-    assert kv.data == kv_data
+    kv = create(sm, kv_proto)
+    assert isinstance(kv, KVSecret) and kv.data == kv_data
 
     policy = PasswordGenerationPolicy(length=20, include_digits=True, include_symbols=False, include_uppercase=True)
     up_proto = UsernamePasswordSecretPrototype(
         secret_type="username_password", name="db-login", username="app_user", secret_group_id=group.id,
         password_generation_policy=policy,
     )
-    up = parsed(sm.create_secret(up_proto), Secret.from_dict, 201)
-    assert isinstance(up, UsernamePasswordSecret)
-    assert up.username == "app_user"
+    up = create(sm, up_proto)
+    assert isinstance(up, UsernamePasswordSecret) and up.username == "app_user" and len(up.password) == 20
     assert up.rotation == {"auto_rotate": False}
     assert up.password_generation_policy.length == 20
     assert up.password_generation_policy.include_symbols is False
@@ -217,7 +232,6 @@ def test_generic_secrets_round_trip_and_lookup_by_name(sm: SecretsManagerV2) -> 
     assert isinstance(got_up, UsernamePasswordSecret)
     password = got_up.password
     assert got_up.username == "app_user"
-    assert password == up.password
     assert len(password) == 20
     assert not set(password) & set(SYMBOLS)
     assert set(password) <= set(string.ascii_letters + string.digits)
@@ -237,7 +251,8 @@ def test_generic_secrets_round_trip_and_lookup_by_name(sm: SecretsManagerV2) -> 
     assert api_error(sm.get_secret_by_name_type, "kv", "db-config", "default").status_code == 404
     assert api_error(sm.get_secret, "00000000-0000-0000-0000-000000000000").status_code == 404
 
-    # Metadata carries no secret data.
+    # Every read gets the same data; metadata carries none.
+    assert parsed(sm.get_secret(up.id), Secret.from_dict).password == password
     meta = parsed(sm.get_secret_metadata(up.id), SecretMetadata.from_dict)
     assert isinstance(meta, UsernamePasswordSecretMetadata)
     assert "password" not in sm.get_secret_metadata(up.id).get_result()
@@ -251,14 +266,16 @@ def test_generic_secrets_round_trip_and_lookup_by_name(sm: SecretsManagerV2) -> 
 
 
 def test_metadata_get_and_patch(sm: SecretsManagerV2) -> None:
-    kv_proto = KVSecretPrototype(secret_type="kv", name="feature-flags", data={"beta": True}, labels=["a"])
-    kv = parsed(sm.create_secret(kv_proto), Secret.from_dict, 201)
+    kv_proto = KVSecretPrototype(secret_type="kv", name="feature-flags", data={"beta": True}, labels=["blue"])
+    kv = create(sm, kv_proto)
 
-    patch = KVSecretMetadataPatch(name="flags", description="feature flags", labels=["a", "b"], custom_metadata={"k": 1})
+    patch = KVSecretMetadataPatch(
+        name="flags", description="feature flags", labels=["blue", "green"], custom_metadata={"k": 1}
+    )
     updated = parsed(sm.update_secret_metadata(kv.id, patch), SecretMetadata.from_dict)
     assert isinstance(updated, KVSecretMetadata)
     assert (updated.name, updated.description, updated.labels, updated.custom_metadata) == (
-        "flags", "feature flags", ["a", "b"], {"k": 1},
+        "flags", "feature flags", ["blue", "green"], {"k": 1},
     )
     fetched = parsed(sm.get_secret_metadata(kv.id), SecretMetadata.from_dict)
     assert fetched.to_dict() == updated.to_dict()
@@ -280,8 +297,9 @@ def test_metadata_get_and_patch(sm: SecretsManagerV2) -> None:
     # username_password: rotation and password policy patches; the next generated
     # password follows the new policy.
     up_proto = UsernamePasswordSecretPrototype(secret_type="username_password", name="svc", username="svc")
-    up = parsed(sm.create_secret(up_proto), Secret.from_dict, 201)
-    assert len(up.password) == 32  # the default policy
+    up = create(sm, up_proto)
+    first_password = parsed(sm.get_secret(up.id), Secret.from_dict).password
+    assert len(first_password) == 32  # the default policy
     up_patch = UsernamePasswordSecretMetadataPatch(
         rotation={"auto_rotate": True, "interval": 30, "unit": "day"},
         password_generation_policy=PasswordGenerationPolicyPatch(length=16, include_symbols=False),
@@ -289,16 +307,15 @@ def test_metadata_get_and_patch(sm: SecretsManagerV2) -> None:
     up_meta = parsed(sm.update_secret_metadata(up.id, up_patch), SecretMetadata.from_dict)
     assert isinstance(up_meta, UsernamePasswordSecretMetadata)
     assert up_meta.rotation == {"auto_rotate": True, "interval": 30, "unit": "day"}
-    assert (up_meta.password_generation_policy.length, up_meta.password_generation_policy.include_symbols) == (16, False)
-    assert up_meta.password_generation_policy.include_digits is True  # unpatched fields stay
-    version = parsed(
-        sm.create_secret_version(up.id, UsernamePasswordSecretVersionPrototype()), SecretVersion.from_dict, 201
-    )
-    assert isinstance(version, UsernamePasswordSecretVersion)
+    policy = up_meta.password_generation_policy
+    assert (policy.length, policy.include_symbols) == (16, False)
+    assert (policy.include_digits, policy.include_uppercase) == (True, True)  # unpatched fields stay
+    version = new_version(sm, up.id, UsernamePasswordSecretVersionPrototype())
+    assert isinstance(version, UsernamePasswordSecretVersion) and len(version.password) == 16
     current = parsed(sm.get_secret(up.id), Secret.from_dict)
     assert len(current.password) == 16
     assert not set(current.password) & set(SYMBOLS)
-    assert current.password != up.password
+    assert current.password != first_password
     assert current.username == "svc"
 
 
@@ -319,19 +336,29 @@ def test_list_secrets_filters_sort_and_paging(sm: SecretsManagerV2) -> None:
     for name, secret_type, group_id, labels in specs:
         proto: Any
         if secret_type == "arbitrary":
-            proto = ArbitrarySecretPrototype(secret_type=secret_type, name=name, payload="p", secret_group_id=group_id, labels=labels)
+            proto = ArbitrarySecretPrototype(
+                secret_type=secret_type, name=name, payload="p", secret_group_id=group_id, labels=labels
+            )
         elif secret_type == "kv":
-            proto = KVSecretPrototype(secret_type=secret_type, name=name, data={"k": name}, secret_group_id=group_id, labels=labels)
+            proto = KVSecretPrototype(
+                secret_type=secret_type, name=name, data={"k": name}, secret_group_id=group_id, labels=labels
+            )
         else:
-            proto = UsernamePasswordSecretPrototype(secret_type=secret_type, name=name, username=name, secret_group_id=group_id, labels=labels)
-        made[name] = parsed(sm.create_secret(proto), Secret.from_dict, 201).id
+            proto = UsernamePasswordSecretPrototype(
+                secret_type=secret_type, name=name, username=name, secret_group_id=group_id, labels=labels
+            )
+        made[name] = create(sm, proto).id
+
+    def listed(**query: Any) -> list[SecretMetadata]:
+        response = sm.list_secrets(**query)
+        page = parsed(response, SecretMetadataPaginatedCollection.from_dict)
+        assert page.total_count == len(page.secrets)
+        for raw in response.get_result()["secrets"]:  # a listing never carries secret data
+            assert not {"payload", "data", "password"} & set(raw)
+        return page.secrets
 
     def names(**query: Any) -> list[str]:
-        page = parsed(sm.list_secrets(**query), SecretMetadataPaginatedCollection.from_dict)
-        assert page.total_count == len(page.secrets) or "limit" in query
-        for item in page.secrets:
-            assert "payload" not in item.to_dict() and "data" not in item.to_dict() and "password" not in item.to_dict()
-        return [s.name for s in page.secrets]
+        return [s.name for s in listed(**query)]
 
     assert names(sort="name") == ["alpha", "bravo", "charlie", "delta", "echo-needle"]
     assert names(sort="-name") == ["echo-needle", "delta", "charlie", "bravo", "alpha"]
@@ -346,7 +373,10 @@ def test_list_secrets_filters_sort_and_paging(sm: SecretsManagerV2) -> None:
     assert names(sort="name", search="needle") == ["echo-needle"]
     assert names(sort="name", search="TIER:1") == ["alpha", "charlie"]  # labels count, case-insensitive
     assert names(sort="name", groups=[team.id], secret_types=["kv"], match_all_labels=["tier:1"]) == ["charlie"]
-    assert names(sort="secret_type", secret_types=["username_password", "arbitrary"], groups=["default"]) == ["alpha"]
+    by_type = [s.secret_type for s in listed(sort="secret_type")]
+    assert by_type == sorted(by_type) and len(by_type) == 5
+    by_type_desc = [s.secret_type for s in listed(sort="-secret_type")]
+    assert by_type_desc == sorted(by_type, reverse=True)
 
     # Paging by hand: the collection's links and counts.
     first = parsed(sm.list_secrets(sort="name", limit=2), SecretMetadataPaginatedCollection.from_dict)
@@ -380,14 +410,10 @@ def test_versions_current_previous_and_data_deletion(sm: SecretsManagerV2) -> No
     assert v1.payload_available is True
     assert v1.version_custom_metadata == {"build": 1}
 
-    created = parsed(
-        sm.create_secret_version(
-            secret.id, ArbitrarySecretVersionPrototype(payload="v2-data", version_custom_metadata={"build": 2})
-        ),
-        SecretVersion.from_dict,
-        201,
+    created = new_version(
+        sm, secret.id, ArbitrarySecretVersionPrototype(payload="v2-data", version_custom_metadata={"build": 2})
     )
-    assert isinstance(created, ArbitrarySecretVersion)
+    assert isinstance(created, ArbitrarySecretVersion) and created.payload == "v2-data"
     assert created.secret_id == secret.id
     assert created.id != v1.id
     assert created.alias == "current"
@@ -408,19 +434,18 @@ def test_versions_current_previous_and_data_deletion(sm: SecretsManagerV2) -> No
     # Version metadata: read and replace.
     vmeta = parsed(sm.get_secret_version_metadata(secret.id, "previous"), SecretVersionMetadata.from_dict)
     assert (vmeta.id, vmeta.version_custom_metadata) == (v1.id, {"build": 1})
-    patched = parsed(
-        sm.update_secret_version_metadata(secret.id, "previous", SecretVersionMetadataPatch(version_custom_metadata={"build": 1, "ok": True})),
-        SecretVersionMetadata.from_dict,
-    )
-    assert patched.version_custom_metadata == {"build": 1, "ok": True}
-    assert parsed(sm.get_secret_version_metadata(secret.id, v1.id), SecretVersionMetadata.from_dict).version_custom_metadata == {
-        "build": 1, "ok": True,
-    }
+    vpatch = SecretVersionMetadataPatch(version_custom_metadata={"build": 1, "ok": True})
+    patched = parsed(sm.update_secret_version_metadata(secret.id, "previous", vpatch), SecretVersionMetadata.from_dict)
+    assert (patched.id, patched.version_custom_metadata) == (v1.id, {"build": 1, "ok": True})
+    again = parsed(sm.get_secret_version_metadata(secret.id, v1.id), SecretVersionMetadata.from_dict)
+    assert again.version_custom_metadata == {"build": 1, "ok": True}
+    # Only that version changed.
+    assert version_aliases(sm, secret.id)["current"].version_custom_metadata == {"build": 2}
     # The metadata patch leaves the data alone.
     assert parsed(sm.get_secret_version(secret.id, "previous"), SecretVersion.from_dict).payload == "v1-data"
 
     # A third version moves both aliases.
-    v3 = parsed(sm.create_secret_version(secret.id, ArbitrarySecretVersionPrototype(payload="v3-data")), SecretVersion.from_dict, 201)
+    v3 = new_version(sm, secret.id, ArbitrarySecretVersionPrototype(payload="v3-data"))
     aliases = version_aliases(sm, secret.id)
     assert (aliases["current"].id, aliases["previous"].id) == (v3.id, created.id)
     assert parsed(sm.get_secret_version(secret.id, "previous"), SecretVersion.from_dict).payload == "v2-data"
@@ -439,28 +464,35 @@ def test_versions_current_previous_and_data_deletion(sm: SecretsManagerV2) -> No
 
 
 def test_kv_and_username_password_versions(sm: SecretsManagerV2) -> None:
-    kv = parsed(sm.create_secret(KVSecretPrototype(secret_type="kv", name="cfg", data={"n": 1})), Secret.from_dict, 201)
-    v2 = parsed(sm.create_secret_version(kv.id, KVSecretVersionPrototype(data={"n": 2, "extra": [1, 2]})), SecretVersion.from_dict, 201)
-    assert isinstance(v2, KVSecretVersion)
-    assert v2.data == {"n": 2, "extra": [1, 2]}
+    kv = create(sm, KVSecretPrototype(secret_type="kv", name="cfg", data={"n": 1}))
+    v2 = new_version(sm, kv.id, KVSecretVersionPrototype(data={"n": 2, "extra": [1, 2]}))
+    assert isinstance(v2, KVSecretVersion) and v2.data == {"n": 2, "extra": [1, 2]}
+    current = parsed(sm.get_secret_version(kv.id, "current"), SecretVersion.from_dict)
+    assert isinstance(current, KVSecretVersion)
+    assert (current.id, current.data) == (v2.id, {"n": 2, "extra": [1, 2]})
     assert parsed(sm.get_secret_version(kv.id, "previous"), SecretVersion.from_dict).data == {"n": 1}
     assert parsed(sm.get_secret(kv.id), Secret.from_dict).data == {"n": 2, "extra": [1, 2]}
     # A field of another type is refused, not ignored.
     assert api_error(sm.create_secret_version, kv.id, {"payload": "x"}).status_code == 400
 
-    up = parsed(
-        sm.create_secret(UsernamePasswordSecretPrototype(secret_type="username_password", name="login", username="u1", password="first-pass")),
-        Secret.from_dict, 201,
+    up = create(
+        sm,
+        UsernamePasswordSecretPrototype(
+            secret_type="username_password", name="login", username="u1", password="first-pass"
+        ),
     )
-    assert up.password == "first-pass"
-    given = parsed(sm.create_secret_version(up.id, UsernamePasswordSecretVersionPrototype(password="second-pass")), SecretVersion.from_dict, 201)
-    assert isinstance(given, UsernamePasswordSecretVersion)
-    assert (given.username, given.password) == ("u1", "second-pass")
-    generated = parsed(sm.create_secret_version(up.id, UsernamePasswordSecretVersionPrototype()), SecretVersion.from_dict, 201)
-    assert len(generated.password) == 32
-    assert generated.password not in ("first-pass", "second-pass")
+    assert parsed(sm.get_secret(up.id), Secret.from_dict).password == "first-pass"
+    given = new_version(sm, up.id, UsernamePasswordSecretVersionPrototype(password="second-pass"))
+    read = parsed(sm.get_secret_version(up.id, given.id), SecretVersion.from_dict)
+    assert isinstance(read, UsernamePasswordSecretVersion)
+    assert (read.username, read.password) == ("u1", "second-pass")
+    generated = new_version(sm, up.id, UsernamePasswordSecretVersionPrototype())
+    current = parsed(sm.get_secret_version(up.id, "current"), SecretVersion.from_dict)
+    assert current.id == generated.id
+    assert len(current.password) == 32
+    assert current.password not in ("first-pass", "second-pass")
     previous = parsed(sm.get_secret_version(up.id, "previous"), SecretVersion.from_dict)
-    assert (previous.username, previous.password) == ("u1", "second-pass")
+    assert (previous.id, previous.username, previous.password) == (given.id, "u1", "second-pass")
 
 
 # -- locks -------------------------------------------------------------------------------------
@@ -472,17 +504,20 @@ def test_locks_and_412s(sm: SecretsManagerV2) -> None:
     other = new_arbitrary(sm, "unlocked", "zzz")
     v1 = version_aliases(sm, secret.id)["current"]
 
-    summary = parsed(
-        sm.create_secret_locks_bulk(
-            secret.id,
-            [SecretLockPrototype(name="lock-a", description="app A", attributes={"ticket": "T-1"}), SecretLockPrototype(name="lock-b")],
-        ),
-        SecretLocks.from_dict,
-        201,
-    )
+    locks = [
+        SecretLockPrototype(name="lock-a", description="app A", attributes={"ticket": "T-1"}),
+        SecretLockPrototype(name="lock-b"),
+    ]
+    summary = parsed(sm.create_secret_locks_bulk(secret.id, locks), SecretLocks.from_dict, 201)
     assert (summary.secret_id, summary.secret_group_id, summary.secret_type) == (secret.id, group.id, "arbitrary")
-    assert [(v.version_id, v.version_alias, v.locks) for v in summary.versions] == [(v1.id, "current", ["lock-a", "lock-b"])]
+    assert [(v.version_id, v.version_alias, v.locks) for v in summary.versions] == [
+        (v1.id, "current", ["lock-a", "lock-b"]),
+    ]
     assert parsed(sm.get_secret_metadata(secret.id), SecretMetadata.from_dict).locks_total == 2
+    listed = parsed(sm.list_secret_locks(secret.id, sort="name"), SecretLocksPaginatedCollection.from_dict)
+    lock_a = listed.locks[0]
+    assert (lock_a.name, lock_a.description, lock_a.attributes) == ("lock-a", "app A", {"ticket": "T-1"})
+    assert (lock_a.secret_version_id, lock_a.secret_version_alias) == (v1.id, "current")
 
     # A locked secret cannot be deleted.
     error = api_error(sm.delete_secret, secret.id)
@@ -491,7 +526,7 @@ def test_locks_and_412s(sm: SecretsManagerV2) -> None:
     assert parsed(sm.get_secret(secret.id), Secret.from_dict).payload == "v1-data"
 
     # A new version is fine while only the current version is locked: v1 becomes previous.
-    v2 = parsed(sm.create_secret_version(secret.id, ArbitrarySecretVersionPrototype(payload="v2-data")), SecretVersion.from_dict, 201)
+    v2 = new_version(sm, secret.id, ArbitrarySecretVersionPrototype(payload="v2-data"))
     # But now the previous version is locked, so another version would drop its data: 412.
     error = api_error(sm.create_secret_version, secret.id, ArbitrarySecretVersionPrototype(payload="v3-data"))
     assert error.status_code == 412
@@ -499,13 +534,14 @@ def test_locks_and_412s(sm: SecretsManagerV2) -> None:
     assert parsed(sm.get_secret(secret.id), Secret.from_dict).payload == "v2-data"
     # The locked previous version's data cannot be deleted either, nor its metadata changed.
     assert api_error(sm.delete_secret_version_data, secret.id, "previous").status_code == 412
-    assert api_error(
-        sm.update_secret_version_metadata, secret.id, "previous", SecretVersionMetadataPatch(version_custom_metadata={"x": 1})
-    ).status_code == 412
+    vpatch = SecretVersionMetadataPatch(version_custom_metadata={"x": 1})
+    assert api_error(sm.update_secret_version_metadata, secret.id, "previous", vpatch).status_code == 412
 
     # remove_previous moves lock-a from the previous version to the current one.
     moved = parsed(
-        sm.create_secret_version_locks_bulk(secret.id, "current", [SecretLockPrototype(name="lock-a")], mode="remove_previous"),
+        sm.create_secret_version_locks_bulk(
+            secret.id, "current", [SecretLockPrototype(name="lock-a")], mode="remove_previous"
+        ),
         SecretLocks.from_dict,
         201,
     )
@@ -523,9 +559,13 @@ def test_locks_and_412s(sm: SecretsManagerV2) -> None:
     paged = SecretLocksPager(client=sm, id=secret.id, limit=1, sort="name").get_all()
     assert [SecretLock.from_dict(lk).name for lk in paged] == ["lock-a", "lock-b"]
 
-    prev_locks = parsed(sm.list_secret_version_locks(secret.id, "previous"), SecretVersionLocksPaginatedCollection.from_dict)
+    prev_locks = parsed(
+        sm.list_secret_version_locks(secret.id, "previous"), SecretVersionLocksPaginatedCollection.from_dict
+    )
     assert [(lk.name, lk.secret_version_alias) for lk in prev_locks.locks] == [("lock-b", "previous")]
-    cur_locks = parsed(sm.list_secret_version_locks(secret.id, v2.id), SecretVersionLocksPaginatedCollection.from_dict)
+    cur_locks = parsed(
+        sm.list_secret_version_locks(secret.id, v2.id), SecretVersionLocksPaginatedCollection.from_dict
+    )
     assert [lk.name for lk in cur_locks.locks] == ["lock-a"]
     assert cur_locks.locks[0].description in ("", None)  # re-created by the bulk call without one
 
@@ -540,9 +580,11 @@ def test_locks_and_412s(sm: SecretsManagerV2) -> None:
     assert [SecretLocks.from_dict(s).secret_id for s in SecretsLocksPager(client=sm, limit=1).get_all()] == [secret.id]
 
     # Removing the previous version's lock lets a new version through again.
-    freed = parsed(sm.delete_secret_version_locks_bulk(secret.id, "previous", name=["lock-b"]), SecretLocks.from_dict)
+    freed = parsed(
+        sm.delete_secret_version_locks_bulk(secret.id, "previous", name=["lock-b"]), SecretLocks.from_dict
+    )
     assert {v.version_alias: v.locks for v in freed.versions} == {"current": ["lock-a"], "previous": []}
-    v3 = parsed(sm.create_secret_version(secret.id, ArbitrarySecretVersionPrototype(payload="v3-data")), SecretVersion.from_dict, 201)
+    v3 = new_version(sm, secret.id, ArbitrarySecretVersionPrototype(payload="v3-data"))
     aliases = version_aliases(sm, secret.id)
     assert (aliases["current"].id, aliases["previous"].id) == (v3.id, v2.id)
     # lock-a stayed with v2, now previous; deleting the data of a locked version is refused.
@@ -559,7 +601,8 @@ def test_locks_and_412s(sm: SecretsManagerV2) -> None:
     no_content(sm.delete_secret_version_data(secret.id, "previous"))
     assert version_aliases(sm, secret.id)["previous"].payload_available is False
     # A version without data cannot be locked.
-    assert api_error(sm.create_secret_version_locks_bulk, secret.id, "previous", [SecretLockPrototype(name="late")]).status_code == 400
+    late = [SecretLockPrototype(name="late")]
+    assert api_error(sm.create_secret_version_locks_bulk, secret.id, "previous", late).status_code == 400
 
     no_content(sm.delete_secret(secret.id))
     assert api_error(sm.get_secret, secret.id).status_code == 404

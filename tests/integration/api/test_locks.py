@@ -33,7 +33,12 @@ def new_version(client: TestClient, admin: Headers, secret_id: str, payload: str
 
 
 def lock_current(
-    client: TestClient, admin: Headers, secret_id: str, *names: str, mode: str | None = None, description: str | None = None
+    client: TestClient,
+    admin: Headers,
+    secret_id: str,
+    *names: str,
+    mode: str | None = None,
+    description: str | None = None,
 ) -> dict[str, Any]:
     locks = [{"name": n, **({"description": description} if description else {})} for n in names]
     params = {"mode": mode} if mode else None
@@ -90,6 +95,7 @@ def snapshot(client: TestClient, admin: Headers, secret_id: str) -> dict[str, An
         "versions_total": meta["versions_total"],
         "locks_total": meta["locks_total"],
         "state": meta["state"],
+        "custom_metadata": meta["custom_metadata"],
         "versions": sorted(
             (v["id"], v.get("alias"), v["payload_available"], repr(v["version_custom_metadata"]))
             for v in r.json()["versions"]
@@ -136,7 +142,11 @@ def test_a_locked_previous_version_blocks_a_new_version(client: TestClient, admi
     current_before = version_id(client, admin, secret_id, "current")
     before = snapshot(client, admin, secret_id)
 
-    r = client.post(f"{V2}/secrets/{secret_id}/versions", json={"payload": "p3"}, headers=admin)
+    r = client.post(
+        f"{V2}/secrets/{secret_id}/versions",
+        json={"payload": "p3", "custom_metadata": {"rotated": True}, "version_custom_metadata": {"n": 3}},
+        headers=admin,
+    )
 
     assert_locked(r)
     assert snapshot(client, admin, secret_id) == before
@@ -145,9 +155,23 @@ def test_a_locked_previous_version_blocks_a_new_version(client: TestClient, admi
     assert client.get(f"{V2}/secrets/{secret_id}/versions/previous", headers=admin).json()["payload"] == "p1"
 
 
+def test_a_refused_new_version_does_not_consume_its_client_request_token(client: TestClient, admin: Headers) -> None:
+    secret_id = create_secret(client, admin, payload="p1")
+    new_version(client, admin, secret_id, "p2")
+    lock_version(client, admin, secret_id, "previous", "keep-p1")
+    body = {"payload": "p3", "client_request_token": "rotate-3"}
+    assert_locked(client.post(f"{V2}/secrets/{secret_id}/versions", json=body, headers=admin))
+    client.request("DELETE", f"{V2}/secrets/{secret_id}/locks_bulk", headers=admin)
+
+    r = client.post(f"{V2}/secrets/{secret_id}/versions", json=body, headers=admin)
+
+    assert r.status_code == 201, r.text
+    assert version_id(client, admin, secret_id, "current") == r.json()["id"]
+    assert metadata(client, admin, secret_id)["versions_total"] == 3
+
+
 def test_a_lock_on_current_does_not_block_a_new_version(client: TestClient, admin: Headers) -> None:
     secret_id = create_secret(client, admin, payload="p1")
-    locked_id = version_id(client, admin, secret_id, "current")
     lock_current(client, admin, secret_id, "in-use")
 
     new_id = new_version(client, admin, secret_id, "p2")
@@ -280,40 +304,40 @@ def test_an_unknown_lock_mode_is_400_and_writes_nothing(client: TestClient, admi
 def test_deleting_locks_by_name_removes_only_those(client: TestClient, admin: Headers) -> None:
     secret_id = create_secret(client, admin)
     current = version_id(client, admin, secret_id, "current")
-    lock_current(client, admin, secret_id, "a", "b")
+    lock_current(client, admin, secret_id, "lock-a", "lock-b")
 
-    r = client.request("DELETE", f"{V2}/secrets/{secret_id}/locks_bulk", params={"name": "a"}, headers=admin)
+    r = client.request("DELETE", f"{V2}/secrets/{secret_id}/locks_bulk", params={"name": "lock-a"}, headers=admin)
 
     assert r.status_code == 200, r.text
-    assert locks_by_version(client, admin, secret_id) == {current: ["b"]}
+    assert locks_by_version(client, admin, secret_id) == {current: ["lock-b"]}
     assert metadata(client, admin, secret_id)["locks_total"] == 1
 
 
 def test_deleting_locks_by_name_on_the_secret_covers_every_version(client: TestClient, admin: Headers) -> None:
     secret_id = create_secret(client, admin, payload="p1")
-    lock_current(client, admin, secret_id, "a", "b")
+    lock_current(client, admin, secret_id, "lock-a", "lock-b")
     old_id = version_id(client, admin, secret_id, "current")
     new_id = new_version(client, admin, secret_id, "p2")
-    lock_current(client, admin, secret_id, "a")
+    lock_current(client, admin, secret_id, "lock-a")
 
-    r = client.request("DELETE", f"{V2}/secrets/{secret_id}/locks_bulk", params={"name": "a"}, headers=admin)
+    r = client.request("DELETE", f"{V2}/secrets/{secret_id}/locks_bulk", params={"name": "lock-a"}, headers=admin)
 
     assert r.status_code == 200, r.text
-    assert locks_by_version(client, admin, secret_id) == {old_id: ["b"]}
+    assert locks_by_version(client, admin, secret_id) == {old_id: ["lock-b"]}
     assert new_id not in locks_by_version(client, admin, secret_id)
 
 
 def test_deleting_locks_of_one_version_leaves_the_other_version_locked(client: TestClient, admin: Headers) -> None:
     secret_id = create_secret(client, admin, payload="p1")
-    lock_current(client, admin, secret_id, "a")
+    lock_current(client, admin, secret_id, "lock-a")
     old_id = version_id(client, admin, secret_id, "current")
     new_version(client, admin, secret_id, "p2")
-    lock_current(client, admin, secret_id, "a")
+    lock_current(client, admin, secret_id, "lock-a")
 
     r = client.request("DELETE", f"{V2}/secrets/{secret_id}/versions/current/locks_bulk", headers=admin)
 
     assert r.status_code == 200, r.text
-    assert locks_by_version(client, admin, secret_id) == {old_id: ["a"]}
+    assert locks_by_version(client, admin, secret_id) == {old_id: ["lock-a"]}
 
 
 def test_deleting_all_locks_unblocks_a_new_version(client: TestClient, admin: Headers) -> None:
@@ -334,26 +358,26 @@ def test_deleting_all_locks_unblocks_a_new_version(client: TestClient, admin: He
 def test_locks_total_counts_the_locks_of_every_version(client: TestClient, admin: Headers) -> None:
     secret_id = create_secret(client, admin, payload="p1")
     assert metadata(client, admin, secret_id)["locks_total"] == 0
-    lock_current(client, admin, secret_id, "a", "b")
+    lock_current(client, admin, secret_id, "lock-a", "lock-b")
     new_version(client, admin, secret_id, "p2")
 
-    lock_current(client, admin, secret_id, "c")
+    lock_current(client, admin, secret_id, "lock-c")
 
     assert metadata(client, admin, secret_id)["locks_total"] == 3
 
 
 def test_lock_creation_reports_the_locks_of_current_and_previous(client: TestClient, admin: Headers) -> None:
     secret_id = create_secret(client, admin, payload="p1")
-    lock_current(client, admin, secret_id, "a")
+    lock_current(client, admin, secret_id, "lock-a")
     old_id = version_id(client, admin, secret_id, "current")
     new_id = new_version(client, admin, secret_id, "p2")
 
-    body = lock_current(client, admin, secret_id, "b")
+    body = lock_current(client, admin, secret_id, "lock-b")
 
     assert body["secret_id"] == secret_id
     assert [(v["version_id"], v["version_alias"], v["locks"], v["payload_available"]) for v in body["versions"]] == [
-        (new_id, "current", ["b"], True),
-        (old_id, "previous", ["a"], True),
+        (new_id, "current", ["lock-b"], True),
+        (old_id, "previous", ["lock-a"], True),
     ]
 
 

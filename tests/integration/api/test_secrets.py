@@ -15,7 +15,8 @@ def test_arbitrary_secret_round_trips_and_counts_the_read(client, admin) -> None
     created = _create(client, admin, secret_type="arbitrary", name="api-key", payload="p@yload",
                       labels=["prod", "eu"], custom_metadata={"owner": "team-a"})
     assert created.status_code == 201
-    assert "payload" not in created.json()
+    assert created.json()["payload"] == "p@yload"  # the v2 contract answers a create with the data
+    assert created.json()["downloaded"] is False
     got = client.get(f"/api/v2/secrets/{created.json()['id']}", headers=admin).json()
     assert got["payload"] == "p@yload"
     assert got["labels"] == ["prod", "eu"] and got["custom_metadata"] == {"owner": "team-a"}
