@@ -87,8 +87,10 @@ def version_metadata(view: VersionView) -> dict[str, Any]:
     }
     if view.alias:
         body["alias"] = view.alias
-    if handler_for(s.secret_type).has_expiration and s.expiration_date is not None:
+    handler = handler_for(s.secret_type)
+    if handler.has_expiration and s.expiration_date is not None:
         body["expiration_date"] = ts(s.expiration_date)
+    body.update(handler.version_metadata(v.attributes))
     return body
 
 

@@ -24,6 +24,7 @@ from lifecycle.rules import (
 )
 from lifecycle.store import SecretQuery, Tx
 from lifecycle.types import handler_for
+from lifecycle.types.base import HandlerContext
 from lifecycle.vocabulary import State
 
 MAX_LIST_LIMIT = 1000
@@ -83,7 +84,7 @@ def load_secret(tx: Tx, actor: Actor, secret_id: str, *, for_update: bool = Fals
 def _check_expiration(expiration: datetime | None, now: datetime, secret_type: str) -> None:
     if expiration is None:
         return
-    if not handler_for(secret_type).has_expiration:
+    if not handler_for(secret_type).user_expiration:
         raise InvalidInput(f"expiration_date: {secret_type} secrets do not expire", field="expiration_date")
     if expiration.tzinfo is None:
         raise InvalidInput("expiration_date: must include a time zone (RFC 3339, e.g. 2030-01-01T00:00:00Z)", field="expiration_date")
@@ -109,7 +110,6 @@ def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
     _check_expiration(draft.expiration_date, now, draft.secret_type)
     actor.require_group(draft.secret_group_id)
     source = _fingerprint_source({k: v for k, v in asdict(draft).items() if k != "client_request_token"})
-    attributes, data = handler.create(draft.fields)
     with core.store.transaction() as tx:
         if draft.client_request_token:
             existing = tx.find_secret_by_token(draft.client_request_token)
@@ -124,17 +124,21 @@ def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
                 )
         if tx.get_group(draft.secret_group_id) is None:
             raise NotFound("secret group", draft.secret_group_id)
+        secret_id = str(uuid.uuid4())
+        material = handler.create(
+            draft.fields, HandlerContext(tx, core, actor, now, secret_id, draft.secret_group_id)
+        )
         secret = SecretRecord(
-            id=str(uuid.uuid4()),
+            id=secret_id,
             secret_group_id=draft.secret_group_id,
             secret_type=draft.secret_type,
             name=draft.name,
             description=draft.description,
             labels=labels,
             custom_metadata=draft.custom_metadata,
-            attributes=attributes,
+            attributes=material.attributes or {},
             state=State.ACTIVE,
-            expiration_date=draft.expiration_date,
+            expiration_date=material.expiration_date or draft.expiration_date,
             created_by=actor.principal,
             created_at=now,
             updated_at=now,
@@ -148,11 +152,11 @@ def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
         )
         tx.insert_secret(secret)
         version, _ = versions.add_version(
-            tx, core, secret, data, created_by=actor.principal, now=now,
-            custom_metadata=draft.version_custom_metadata,
+            tx, core, secret, material.data, created_by=actor.principal, now=now,
+            custom_metadata=draft.version_custom_metadata, attributes=material.version_attributes,
         )
         audit.record(tx, actor, now, "secret.create", f"secret:{secret.id}")
-    return SecretView(secret, State.ACTIVE, data, version)
+    return SecretView(secret, State.ACTIVE, material.data, version)
 
 
 def get_secret(core: Core, actor: Actor, secret_id: str, *, with_payload: bool) -> SecretView:
@@ -221,7 +225,7 @@ def update_metadata(core: Core, actor: Actor, secret_id: str, patch: dict[str, A
         secret = load_secret(tx, actor, secret_id, for_update=True)
         handler = handler_for(secret.secret_type)
         allowed = {"name", "description", "labels", "custom_metadata"} | set(handler.patch_fields)
-        if handler.has_expiration:
+        if handler.user_expiration:
             allowed.add("expiration_date")
         unknown = sorted(set(patch) - allowed)
         if unknown:

@@ -14,6 +14,7 @@ from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.rules import check_client_request_token, check_metadata
 from lifecycle.secrets import load_secret
 from lifecycle.types import handler_for
+from lifecycle.types.base import HandlerContext
 from lifecycle.vocabulary import Stage, State
 
 
@@ -76,16 +77,24 @@ def create_version(
             current_version = versions.resolve(tx, secret.id, Stage.CURRENT)
             if current_version.payload is not None:
                 current = versions.open_data(core, current_version)
-        data = handler.new_version(secret.attributes, fields, current)
+        material = handler.new_version(
+            secret.attributes, fields, current,
+            HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id),
+        )
+        data = material.data
         version, kept = versions.add_version(
             tx, core, secret, data, created_by=actor.principal, now=now,
-            custom_metadata=version_custom_metadata or {},
+            custom_metadata=version_custom_metadata or {}, attributes=material.version_attributes,
             client_request_token=client_request_token,
             request_fingerprint=core.keyring.fingerprint(source) if client_request_token else None,
         )
         changes: dict[str, Any] = {"versions_total": kept, "updated_at": now, "state": State.ACTIVE}
         if custom_metadata is not None:
             changes["custom_metadata"] = custom_metadata
+        if material.attributes is not None:
+            changes["attributes"] = material.attributes
+        if material.expiration_date is not None:
+            changes["expiration_date"] = material.expiration_date
         tx.update_secret(secret.id, **changes, locks_total=tx.count_locks(secret.id))
         audit.record(tx, actor, now, "secret.create_version", f"secret:{secret.id}/version:{version.id}")
         updated = tx.get_secret(secret.id)

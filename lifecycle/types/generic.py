@@ -7,6 +7,7 @@ from typing import Any
 from lifecycle import passwords
 from lifecycle.errors import InvalidInput, PayloadTooLarge
 from lifecycle.rules import json_size
+from lifecycle.types.base import HandlerContext, Material
 from lifecycle.vocabulary import SecretType
 
 ARBITRARY_MAX_BYTES = 1024 * 1024  # the v2 contract: arbitrary payloads up to 1 MB
@@ -29,6 +30,7 @@ def _string(fields: dict[str, Any], name: str, *, required: bool = True) -> str 
 class Arbitrary:
     secret_type = SecretType.ARBITRARY
     has_expiration = True
+    user_expiration = True
     rotatable = False
     payload_fields = ("payload",)
     create_fields = ("payload",)
@@ -45,11 +47,16 @@ class Arbitrary:
             raise InvalidInput("payload: must not be empty", field="payload")
         return {"payload": payload}
 
-    def create(self, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        return {}, self._data(fields)
+    def create(self, fields: dict[str, Any], ctx: HandlerContext) -> Material:
+        return Material(self._data(fields), attributes={})
 
-    def new_version(self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
-        return self._data(fields)
+    def new_version(
+        self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None, ctx: HandlerContext
+    ) -> Material:
+        return Material(self._data(fields))
+
+    def version_metadata(self, version_attributes: dict[str, Any]) -> dict[str, Any]:
+        return {}
 
     def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
         return attributes
@@ -61,6 +68,7 @@ class Arbitrary:
 class KeyValue:
     secret_type = SecretType.KV
     has_expiration = False
+    user_expiration = False
     rotatable = False
     payload_fields = ("data",)
     create_fields = ("data",)
@@ -78,11 +86,16 @@ class KeyValue:
             raise PayloadTooLarge(f"data: {size} bytes is over the limit of {KV_MAX_BYTES} bytes", field="data")
         return {"data": data}
 
-    def create(self, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        return {}, self._data(fields)
+    def create(self, fields: dict[str, Any], ctx: HandlerContext) -> Material:
+        return Material(self._data(fields), attributes={})
 
-    def new_version(self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
-        return self._data(fields)
+    def new_version(
+        self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None, ctx: HandlerContext
+    ) -> Material:
+        return Material(self._data(fields))
+
+    def version_metadata(self, version_attributes: dict[str, Any]) -> dict[str, Any]:
+        return {}
 
     def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
         return attributes
@@ -116,6 +129,7 @@ def _rotation(value: Any) -> dict[str, Any]:
 class UsernamePassword:
     secret_type = SecretType.USERNAME_PASSWORD
     has_expiration = True
+    user_expiration = True
     rotatable = True
     payload_fields = ("username", "password")
     create_fields = ("username", "password", "password_generation_policy", "rotation")
@@ -130,7 +144,7 @@ class UsernamePassword:
             raise InvalidInput(f"password: must be 1-{PASSWORD_MAX} characters", field="password")
         return password
 
-    def create(self, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def create(self, fields: dict[str, Any], ctx: HandlerContext) -> Material:
         username = _string(fields, "username")
         assert username is not None
         if not username or len(username) > USERNAME_MAX:
@@ -138,11 +152,16 @@ class UsernamePassword:
         policy = passwords.PasswordPolicy.from_dict(fields.get("password_generation_policy"))
         rotation = _rotation(fields.get("rotation") or DEFAULT_ROTATION)
         attributes = {"username": username, "password_generation_policy": policy.to_dict(), "rotation": rotation}
-        return attributes, {"username": username, "password": self._password(fields, policy)}
+        return Material({"username": username, "password": self._password(fields, policy)}, attributes=attributes)
 
-    def new_version(self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+    def new_version(
+        self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None, ctx: HandlerContext
+    ) -> Material:
         policy = passwords.PasswordPolicy.from_dict(attributes.get("password_generation_policy"))
-        return {"username": attributes["username"], "password": self._password(fields, policy)}
+        return Material({"username": attributes["username"], "password": self._password(fields, policy)})
+
+    def version_metadata(self, version_attributes: dict[str, Any]) -> dict[str, Any]:
+        return {}
 
     def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
         out = dict(attributes)
