@@ -63,8 +63,9 @@ def _serve(settings: Settings) -> int:
 
     from api.app import create_app
 
+    public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     opened = open_data_dir(settings.data_dir, database_url=settings.database_url,
-                           env_root_key=settings.root_key, create=True)
+                           env_root_key=settings.root_key, create=True, public_url=public_url)
     if opened.admin_token:
         print(f"First start: created the admin token (also in {settings.data_dir / 'admin-token'}, mode 0600):")
         print(opened.admin_token, flush=True)

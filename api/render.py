@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from lifecycle.configurations import ConfigView
 from lifecycle.core import Core
 from lifecycle.locks import SecretLocks
-from lifecycle.records import GroupRecord, LockRecord, SecretRecord
+from lifecycle.records import ConfigRecord, GroupRecord, LockRecord, SecretRecord
 from lifecycle.secrets import SecretView
 from lifecycle.types import handler_for
 from lifecycle.version_ops import VersionView
@@ -154,4 +155,32 @@ def page(url: Any, items_key: str, items: list[Any], total: int, offset: int, li
         body["next"] = href(offset + limit)
     if offset > 0:
         body["previous"] = href(max(0, offset - limit))
+    return body
+
+
+def configuration_metadata(config: ConfigRecord) -> dict[str, Any]:
+    attrs = dict(config.attributes)
+    body: dict[str, Any] = {
+        "config_type": config.config_type,
+        "name": config.name,
+        "secret_type": "private_cert",
+        "created_by": config.created_by,
+        "created_at": ts(config.created_at),
+        "updated_at": ts(config.updated_at),
+    }
+    if config.status is not None:
+        body["status"] = config.status
+    for key in ("common_name", "issuer", "key_type", "key_bits", "signing_method", "certificate_authority",
+                "expiration_date"):
+        if key in attrs:
+            body[key] = attrs[key]
+    if "expiration_date" in attrs:
+        body["expiration_date"] = attrs["expiration_date"].replace("+00:00", "Z")
+    return body
+
+
+def configuration(view: ConfigView) -> dict[str, Any]:
+    body = {k: v for k, v in view.config.attributes.items() if k != "expiration_date"} | configuration_metadata(view.config)
+    if view.data is not None:
+        body["data"] = view.data
     return body

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lifecycle import tokens
-from lifecycle.core import SYSTEM, Core
+from lifecycle.core import DEFAULT_PUBLIC_URL, SYSTEM, Core
 from lifecycle.keyfiles import load_keyring
 from lifecycle.store import SqlStore
 from lifecycle.store.migrate import upgrade
@@ -26,7 +26,9 @@ class Opened:
     admin_token: str | None  # set only on the first start
 
 
-def open_data_dir(data_dir: Path, *, database_url: str | None, env_root_key: str | None, create: bool) -> Opened:
+def open_data_dir(
+    data_dir: Path, *, database_url: str | None, env_root_key: str | None, create: bool, public_url: str | None = None
+) -> Opened:
     """Open (and with ``create``, initialise) a data dir. Raises ValueError with the cause."""
     if create:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -35,7 +37,7 @@ def open_data_dir(data_dir: Path, *, database_url: str | None, env_root_key: str
     keyring = load_keyring(data_dir, env_root_key=env_root_key, create=create)
     store = SqlStore.from_url(database_url or default_database_url(data_dir))
     upgrade(store.engine)
-    core = Core(store=store, keyring=keyring)
+    core = Core(store=store, keyring=keyring, public_url=public_url or DEFAULT_PUBLIC_URL)
     admin_token = None
     if create:
         with store.reader() as tx:

@@ -11,6 +11,9 @@ from lifecycle.errors import Forbidden
 from lifecycle.store import SqlStore
 
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8200"
+
+
 def system_clock() -> datetime:
     return datetime.now(UTC)
 
@@ -21,6 +24,7 @@ class Core:
     keyring: Keyring
     clock: Callable[[], datetime] = system_clock
     instance_id: str = "local"
+    public_url: str = DEFAULT_PUBLIC_URL  # base of CRL and CA URLs embedded in certificates
 
     def crn(self, resource: str, ident: str) -> str:
         return f"crn:v1:certkeeper:private:secrets-manager:local:a/{self.instance_id}:{self.instance_id}:{resource}:{ident}"

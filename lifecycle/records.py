@@ -100,3 +100,31 @@ class AuditRecord:
     outcome: str
     request_id: str | None
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRecord:
+    name: str
+    config_type: str
+    status: str | None
+    attributes: dict[str, Any]
+    certificate: str | None
+    chain: str | None
+    csr: str | None
+    key_payload: bytes | None = field(repr=False)
+    key_wrapped: bytes | None = field(repr=False)
+    key_id: str | None
+    crl_der: bytes | None = field(repr=False)
+    crl_number: int
+    crl_next_update: datetime | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationRecord:
+    ca_name: str
+    serial: str
+    revoked_at: datetime
+    secret_id: str | None

@@ -13,15 +13,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lifecycle import audit
+from lifecycle import audit, durations
 from lifecycle.core import Actor, Core
 from lifecycle.errors import InvalidInput, Unauthenticated
 from lifecycle.records import TokenRecord
 from lifecycle.vocabulary import Role
 
 TOKEN_RE = re.compile(r"^ck_([A-Za-z0-9]{16})_([A-Za-z0-9_-]{43})$")
-DURATION_RE = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +30,7 @@ class IssuedToken:
 
 def parse_duration(text: str, field: str = "ttl") -> timedelta:
     """'90s', '15m', '24h', '30d' -> timedelta; raises InvalidInput."""
-    match = DURATION_RE.match(text.strip())
-    if not match or int(match.group(1)) == 0:
-        raise InvalidInput(f"{field}: '{text}' is not a duration such as 30m, 24h or 90d", field=field)
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    return durations.parse_duration(text, field)
 
 
 def _hash(secret_part: str) -> str:

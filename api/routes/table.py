@@ -6,7 +6,8 @@ Read this to learn the whole API. Only rows with role None answer without a toke
 from __future__ import annotations
 
 from api.endpoint import Endpoint
-from api.routes import groups, health, locks, openapi, secrets, versions
+from api.routes import actions, configurations, groups, health, locks, openapi, pki_public, secrets, versions
+from api.schemas import configurations as c
 from api.schemas import secrets as s
 from lifecycle.vocabulary import Role
 
@@ -18,6 +19,12 @@ VERSION = V2 + "/secrets/{secret_id}/versions/{id}"
 ROUTES: tuple[Endpoint, ...] = (
     Endpoint("GET", "/health", health.health, None, "Service health: 200 while the store answers"),
     Endpoint("GET", V2 + "/openapi.json", openapi.document, None, "This API's OpenAPI document"),
+    # CA certificates and CRLs: public, since relying parties fetch them from URLs in certificates
+    Endpoint("GET", V2 + "/pki/{name}/ca", pki_public.ca_der, None, "A CA's certificate (DER)"),
+    Endpoint("GET", V2 + "/pki/{name}/ca.pem", pki_public.ca_pem, None, "A CA's certificate (PEM)"),
+    Endpoint("GET", V2 + "/pki/{name}/ca_chain", pki_public.ca_chain, None, "A CA's certificate and its issuers (PEM)"),
+    Endpoint("GET", V2 + "/pki/{name}/crl", pki_public.crl_der, None, "A CA's CRL (DER)"),
+    Endpoint("GET", V2 + "/pki/{name}/crl.pem", pki_public.crl_pem, None, "A CA's CRL (PEM)"),
     # secret groups
     Endpoint("POST", V2 + "/secret_groups", groups.create_group, M, "Create a secret group", "group.create", s.GroupPrototype, 201),
     Endpoint("GET", V2 + "/secret_groups", groups.list_groups, R, "List secret groups"),
@@ -42,6 +49,15 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("GET", VERSION + "/metadata", versions.get_version_metadata, R, "Get a version's metadata"),
     Endpoint("PATCH", VERSION + "/metadata", versions.update_version_metadata, W, "Update a version's metadata", "version.update_metadata", s.VersionMetadataPatch),
     Endpoint("DELETE", VERSION + "/secret_data", versions.delete_version_data, M, "Erase a version's data", "version.delete_data", status=204),
+    Endpoint("POST", SECRET + "/actions", actions.secret_action, W, "Run a secret action (revoke a private certificate)", "secret.action", c.SecretAction, 201),
+    Endpoint("POST", VERSION + "/actions", actions.version_action, W, "Run a version action (revoke its certificate)", "version.action", c.SecretAction, 201),
+    # configurations: private CAs and certificate templates
+    Endpoint("POST", V2 + "/configurations", configurations.create_configuration, M, "Create a configuration", "configuration.create", c.ConfigurationPrototype, 201),
+    Endpoint("GET", V2 + "/configurations", configurations.list_configurations, R, "List configurations"),
+    Endpoint("GET", V2 + "/configurations/{name}", configurations.get_configuration, R, "Get a configuration"),
+    Endpoint("PATCH", V2 + "/configurations/{name}", configurations.update_configuration, M, "Update a configuration", "configuration.update"),
+    Endpoint("DELETE", V2 + "/configurations/{name}", configurations.delete_configuration, M, "Delete an unused configuration", "configuration.delete", status=204),
+    Endpoint("POST", V2 + "/configurations/{name}/actions", configurations.configuration_action, M, "Run a configuration action", "configuration.action", c.ConfigurationAction, 201),
     # locks
     Endpoint("GET", V2 + "/secrets_locks", locks.list_instance_locks, R, "List locked secrets across the instance"),
     Endpoint("GET", SECRET + "/locks", locks.list_secret_locks, R, "List a secret's locks"),

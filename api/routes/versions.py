@@ -14,7 +14,7 @@ from lifecycle.core import Actor, Core
 
 async def create_version(request: Request, core: Core, actor: Actor) -> Response:
     body = await parse_body(request, SecretVersionPrototype)
-    fields = {"payload": body.payload, "data": body.data, "password": body.password}
+    fields = {"payload": body.payload, "data": body.data, "password": body.password, "csr": body.csr}
     view = version_ops.create_version(
         core, actor, request.path_params["secret_id"], fields,
         custom_metadata=body.custom_metadata,

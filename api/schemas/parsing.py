@@ -52,7 +52,11 @@ def validation_message(exc: ValidationError) -> tuple[str, str]:
     return loc, f"{loc}: {text}"
 
 
-_TAGS = {"arbitrary", "kv", "username_password", "imported_cert", "private_cert", "public_cert"}
+_TAGS = {
+    "arbitrary", "kv", "username_password", "imported_cert", "private_cert", "public_cert",
+    "private_cert_configuration_root_ca", "private_cert_configuration_intermediate_ca",
+    "private_cert_configuration_template",
+}
 
 
 def parse(model: type[M] | Any, data: Any) -> M:

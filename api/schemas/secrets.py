@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 
 class Strict(BaseModel):
@@ -65,8 +65,25 @@ class UsernamePasswordPrototype(SecretPrototypeBase):
     password_generation_policy: PasswordGenerationPolicy | None = None
 
 
+class PrivateCertPrototype(SecretPrototypeBase):
+    secret_type: Literal["private_cert"]
+    certificate_template: StrictStr
+    common_name: StrictStr | None = None
+    alt_names: list[StrictStr] | None = None
+    ip_sans: StrictStr | list[StrictStr] | None = None  # comma-separated in the contract
+    uri_sans: StrictStr | list[StrictStr] | None = None
+    other_sans: list[StrictStr] | None = None
+    csr: StrictStr | None = None
+    format: Literal["pem", "pem_bundle"] | None = None
+    private_key_format: Literal["der", "pkcs8"] | None = None
+    exclude_cn_from_sans: StrictBool | None = None
+    ttl: StrictInt | StrictStr | None = None
+    rotation: RotationPolicy | None = None
+
+
 SecretPrototype = Annotated[
-    ArbitraryPrototype | KVPrototype | UsernamePasswordPrototype, Field(discriminator="secret_type")
+    ArbitraryPrototype | KVPrototype | UsernamePasswordPrototype | PrivateCertPrototype,
+    Field(discriminator="secret_type"),
 ]
 
 COMMON_FIELDS = set(SecretPrototypeBase.model_fields) | {"secret_type", "expiration_date"}
@@ -88,6 +105,7 @@ class SecretVersionPrototype(Strict):
     payload: StrictStr | None = None
     data: dict[str, Any] | None = None
     password: StrictStr | None = None
+    csr: StrictStr | None = None
     custom_metadata: dict[str, Any] | None = None
     version_custom_metadata: dict[str, Any] | None = None
     client_request_token: StrictStr | None = None

@@ -174,3 +174,39 @@ api_tokens = Table(
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
 )
+
+# Engine configurations: private CAs and certificate templates (later: ACME CAs, DNS
+# providers). Public fields live in `attributes`; a CA's private key is sealed like a
+# payload, bound to "configurations/<name>".
+configurations = Table(
+    "configurations",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("config_type", String(64), nullable=False),
+    Column("status", String(40), nullable=True),
+    Column("attributes", JSON, nullable=False),
+    Column("certificate", Text, nullable=True),  # PEM, public
+    Column("chain", Text, nullable=True),  # PEM of the issuers above it, nearest first
+    Column("csr", Text, nullable=True),
+    Column("key_payload", LargeBinary, nullable=True),
+    Column("key_wrapped", LargeBinary, nullable=True),
+    Column("key_id", String(16), nullable=True),
+    Column("crl_der", LargeBinary, nullable=True),
+    Column("crl_number", Integer, nullable=False),
+    Column("crl_next_update", UTCDateTime, nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_configurations_type", "config_type"),
+    Index("ix_configurations_key_id", "key_id"),
+)
+
+revocations = Table(
+    "revocations",
+    metadata,
+    Column("ca_name", String(128), nullable=False),
+    Column("serial", String(64), nullable=False),  # lower-case hex, no colons
+    Column("revoked_at", UTCDateTime, nullable=False),
+    Column("secret_id", ID, nullable=True),
+    PrimaryKeyConstraint("ca_name", "serial", name="pk_revocations"),
+)

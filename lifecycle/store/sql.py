@@ -32,8 +32,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from lifecycle.errors import Conflict, StoreUnavailable
 from lifecycle.records import (
     AuditRecord,
+    ConfigRecord,
     GroupRecord,
     LockRecord,
+    RevocationRecord,
     SecretRecord,
     TokenRecord,
     VersionRecord,
@@ -247,9 +249,13 @@ class Tx:
         return [_record(VersionRecord, r) for r in self._c.execute(q)]
 
     def count_versions_by_key(self) -> dict[str, int]:
-        v = t.secret_versions.c
-        q = select(v.key_id, func.count()).where(v.key_id.is_not(None)).group_by(v.key_id)
-        return {row[0]: int(row[1]) for row in self._c.execute(q)}
+        """How many sealed values (versions and CA keys) each root key wraps."""
+        counts: dict[str, int] = {}
+        for table in (t.secret_versions, t.configurations):
+            q = select(table.c.key_id, func.count()).where(table.c.key_id.is_not(None)).group_by(table.c.key_id)
+            for row in self._c.execute(q):
+                counts[row[0]] = counts.get(row[0], 0) + int(row[1])
+        return counts
 
     # -- stage labels -----------------------------------------------------
     def get_stages(self, secret_id: str) -> dict[str, str]:
@@ -323,6 +329,64 @@ class Tx:
     def count_locks(self, secret_id: str) -> int:
         q = select(func.count()).select_from(t.locks).where(t.locks.c.secret_id == secret_id)
         return int(self._c.execute(q).scalar_one())
+
+    # -- configurations and revocations ------------------------------------
+    def insert_config(self, config: ConfigRecord) -> None:
+        self._insert(t.configurations, asdict(config), f"a configuration named '{config.name}' already exists")
+
+    def get_config(self, name: str, *, for_update: bool = False) -> ConfigRecord | None:
+        q = select(t.configurations).where(t.configurations.c.name == name)
+        if for_update and self._for_update:
+            q = q.with_for_update()
+        row = self._c.execute(q).first()
+        return _record(ConfigRecord, row) if row else None
+
+    def list_configs(
+        self, *, types: Sequence[str] | None = None, search: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[ConfigRecord], int]:
+        c = t.configurations.c
+        where: list[Any] = []
+        if types:
+            where.append(c.config_type.in_(list(types)))
+        if search:
+            where.append(func.lower(c.name).like(f"%{_escape_like(search.lower())}%", escape="\\"))
+        total = int(self._c.execute(select(func.count()).select_from(t.configurations).where(*where)).scalar_one())
+        q = select(t.configurations).where(*where).order_by(c.created_at, c.name).offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+        return [_record(ConfigRecord, r) for r in self._c.execute(q)], total
+
+    def update_config(self, name: str, **changes: Any) -> None:
+        self._c.execute(update(t.configurations).where(t.configurations.c.name == name).values(**changes))
+
+    def delete_config(self, name: str) -> None:
+        self._c.execute(delete(t.revocations).where(t.revocations.c.ca_name == name))
+        self._c.execute(delete(t.configurations).where(t.configurations.c.name == name))
+
+    def count_secrets_with_attribute(self, secret_type: str, key: str, value: str) -> int:
+        s = t.secrets.c
+        q = select(func.count()).select_from(t.secrets).where(
+            s.secret_type == secret_type, s.attributes[key].as_string() == value
+        )
+        return int(self._c.execute(q).scalar_one())
+
+    def configs_sealed_with_other_keys(self, active_key_id: str, limit: int) -> list[ConfigRecord]:
+        c = t.configurations.c
+        q = select(t.configurations).where(c.key_id.is_not(None), c.key_id != active_key_id).order_by(c.name).limit(limit)
+        return [_record(ConfigRecord, r) for r in self._c.execute(q)]
+
+    def insert_revocation(self, revocation: RevocationRecord) -> None:
+        self._insert(t.revocations, asdict(revocation), f"serial {revocation.serial} is already revoked")
+
+    def get_revocation(self, ca_name: str, serial: str) -> RevocationRecord | None:
+        r = t.revocations.c
+        row = self._c.execute(select(t.revocations).where(r.ca_name == ca_name, r.serial == serial)).first()
+        return _record(RevocationRecord, row) if row else None
+
+    def list_revocations(self, ca_name: str) -> list[RevocationRecord]:
+        r = t.revocations.c
+        q = select(t.revocations).where(r.ca_name == ca_name).order_by(r.revoked_at, r.serial)
+        return [_record(RevocationRecord, row) for row in self._c.execute(q)]
 
     # -- audit ------------------------------------------------------------
     def insert_audit(self, event: AuditRecord) -> None:

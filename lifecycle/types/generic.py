@@ -108,7 +108,7 @@ DEFAULT_ROTATION = {"auto_rotate": False}
 ROTATION_UNITS = ("day", "hour", "month")
 
 
-def _rotation(value: Any) -> dict[str, Any]:
+def rotation_policy(value: Any) -> dict[str, Any]:
     """The contract's {auto_rotate, interval, unit}; the scheduler acting on it comes later."""
     if not isinstance(value, dict):
         raise InvalidInput("rotation: must be an object", field="rotation")
@@ -150,7 +150,7 @@ class UsernamePassword:
         if not username or len(username) > USERNAME_MAX:
             raise InvalidInput(f"username: must be 1-{USERNAME_MAX} characters", field="username")
         policy = passwords.PasswordPolicy.from_dict(fields.get("password_generation_policy"))
-        rotation = _rotation(fields.get("rotation") or DEFAULT_ROTATION)
+        rotation = rotation_policy(fields.get("rotation") or DEFAULT_ROTATION)
         attributes = {"username": username, "password_generation_policy": policy.to_dict(), "rotation": rotation}
         return Material({"username": username, "password": self._password(fields, policy)}, attributes=attributes)
 
@@ -171,7 +171,7 @@ class UsernamePassword:
                 fields["password_generation_policy"], base
             ).to_dict()
         if fields.get("rotation") is not None:
-            out["rotation"] = _rotation(fields["rotation"])
+            out["rotation"] = rotation_policy(fields["rotation"])
         return out
 
     def metadata(self, attributes: dict[str, Any]) -> dict[str, Any]:

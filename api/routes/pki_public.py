@@ -1,0 +1,44 @@
+"""Unauthenticated CA certificate and CRL downloads: the URLs embedded in issued
+certificates (CRL distribution point, AIA issuing certificate)."""
+
+from __future__ import annotations
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lifecycle import crls
+from lifecycle.configurations import get_configuration
+from lifecycle.core import Actor, Core
+from lifecycle.errors import NotFound
+from lifecycle.private_ca import ca_data
+
+
+def _ca_pems(core: Core, name: str) -> list[str]:
+    data = ca_data(get_configuration(core, name).config)
+    if not data or "certificate" not in data:
+        raise NotFound("certificate of certificate authority", name)
+    return list(data["ca_chain"])
+
+
+async def ca_der(request: Request, core: Core, actor: Actor) -> Response:
+    cert = x509.load_pem_x509_certificate(_ca_pems(core, request.path_params["name"])[0].encode())
+    return Response(cert.public_bytes(serialization.Encoding.DER), media_type="application/pkix-cert")
+
+
+async def ca_pem(request: Request, core: Core, actor: Actor) -> Response:
+    return Response(_ca_pems(core, request.path_params["name"])[0], media_type="application/x-pem-file")
+
+
+async def ca_chain(request: Request, core: Core, actor: Actor) -> Response:
+    return Response("".join(_ca_pems(core, request.path_params["name"])), media_type="application/x-pem-file")
+
+
+async def crl_der(request: Request, core: Core, actor: Actor) -> Response:
+    return Response(crls.current(core, request.path_params["name"]), media_type="application/pkix-crl")
+
+
+async def crl_pem(request: Request, core: Core, actor: Actor) -> Response:
+    crl = x509.load_der_x509_crl(crls.current(core, request.path_params["name"]))
+    return Response(crl.public_bytes(serialization.Encoding.PEM), media_type="application/x-pem-file")

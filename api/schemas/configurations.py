@@ -1,0 +1,147 @@
+"""Request models for engine configurations (private CAs, templates) and their actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StrictBool, StrictInt, StrictStr
+
+from api.schemas.secrets import Strict
+
+Duration = StrictInt | StrictStr
+StrList = list[StrictStr]
+IpOrUriSans = StrictStr | StrList  # the contract sends a comma-separated string; lists are accepted too
+
+
+class SubjectFields(Strict):
+    ou: StrList | None = None
+    organization: StrList | None = None
+    country: StrList | None = None
+    locality: StrList | None = None
+    province: StrList | None = None
+    street_address: StrList | None = None
+    postal_code: StrList | None = None
+    serial_number: StrictStr | None = None
+
+
+class CAFields(SubjectFields):
+    name: StrictStr
+    common_name: StrictStr | None = None
+    alt_names: StrList | None = None
+    ip_sans: IpOrUriSans | None = None
+    uri_sans: IpOrUriSans | None = None
+    other_sans: StrList | None = None
+    max_ttl: Duration | None = None
+    crl_expiry: Duration | None = None
+    crl_disable: StrictBool | None = None
+    crl_distribution_points_encoded: StrictBool | None = None
+    issuing_certificates_urls_encoded: StrictBool | None = None
+    format: Literal["pem", "pem_bundle"] | None = None
+    private_key_format: Literal["der", "pkcs8"] | None = None
+    key_type: Literal["rsa", "ec"] | None = None
+    key_bits: StrictInt | None = None
+    exclude_cn_from_sans: StrictBool | None = None
+
+
+class RootCAPrototype(CAFields):
+    config_type: Literal["private_cert_configuration_root_ca"]
+    ttl: Duration | None = None
+    max_path_length: StrictInt | None = None
+    permitted_dns_domains: StrList | None = None
+
+
+class IntermediateCAPrototype(CAFields):
+    config_type: Literal["private_cert_configuration_intermediate_ca"]
+    signing_method: Literal["internal", "external"] | None = None
+    issuer: StrictStr | None = None
+
+
+class TemplatePrototype(SubjectFields):
+    config_type: Literal["private_cert_configuration_template"]
+    name: StrictStr
+    certificate_authority: StrictStr
+    allowed_secret_groups: StrictStr | None = None
+    max_ttl: Duration | None = None
+    ttl: Duration | None = None
+    allow_localhost: StrictBool | None = None
+    allowed_domains: StrList | None = None
+    allowed_domains_template: StrictBool | None = None
+    allow_bare_domains: StrictBool | None = None
+    allow_subdomains: StrictBool | None = None
+    allow_glob_domains: StrictBool | None = None
+    allow_wildcard_certificates: StrictBool | None = None
+    allow_any_name: StrictBool | None = None
+    enforce_hostnames: StrictBool | None = None
+    allow_ip_sans: StrictBool | None = None
+    allowed_uri_sans: StrList | None = None
+    allowed_other_sans: StrList | None = None
+    server_flag: StrictBool | None = None
+    client_flag: StrictBool | None = None
+    code_signing_flag: StrictBool | None = None
+    email_protection_flag: StrictBool | None = None
+    key_type: Literal["rsa", "ec"] | None = None
+    key_bits: StrictInt | None = None
+    key_usage: StrList | None = None
+    ext_key_usage: StrList | None = None
+    ext_key_usage_oids: StrList | None = None
+    use_csr_common_name: StrictBool | None = None
+    use_csr_sans: StrictBool | None = None
+    require_cn: StrictBool | None = None
+    policy_identifiers: StrList | None = None
+    basic_constraints_valid_for_non_ca: StrictBool | None = None
+    not_before_duration: Duration | None = None
+
+
+ConfigurationPrototype = Annotated[
+    RootCAPrototype | IntermediateCAPrototype | TemplatePrototype, Field(discriminator="config_type")
+]
+
+TemplatePatch = type(
+    "TemplatePatch",
+    (Strict,),
+    {"__annotations__": {k: v.annotation for k, v in TemplatePrototype.model_fields.items()
+                         if k not in ("config_type", "name", "certificate_authority")},
+     **{k: None for k in TemplatePrototype.model_fields if k not in ("config_type", "name", "certificate_authority")}},
+)
+
+
+class CAPatch(Strict):
+    max_ttl: Duration | None = None
+    crl_expiry: Duration | None = None
+    crl_disable: StrictBool | None = None
+    crl_distribution_points_encoded: StrictBool | None = None
+    issuing_certificates_urls_encoded: StrictBool | None = None
+
+
+class ConfigurationAction(Strict):
+    action_type: StrictStr
+    intermediate_certificate_authority: StrictStr | None = None
+    csr: StrictStr | None = None
+    certificate: StrictStr | None = None
+    common_name: StrictStr | None = None
+    alt_names: StrList | None = None
+    ip_sans: IpOrUriSans | None = None
+    uri_sans: IpOrUriSans | None = None
+    other_sans: StrList | None = None
+    ttl: Duration | None = None
+    format: Literal["pem", "pem_bundle"] | None = None
+    max_path_length: StrictInt | None = None
+    exclude_cn_from_sans: StrictBool | None = None
+    permitted_dns_domains: StrList | None = None
+    use_csr_values: StrictBool | None = None
+    ou: StrList | None = None
+    organization: StrList | None = None
+    country: StrList | None = None
+    locality: StrList | None = None
+    province: StrList | None = None
+    street_address: StrList | None = None
+    postal_code: StrList | None = None
+    serial_number: StrictStr | None = None
+
+
+class SecretAction(Strict):
+    action_type: StrictStr
+
+
+def fields_of(model: Any) -> dict[str, Any]:
+    return model.model_dump(exclude_none=True)

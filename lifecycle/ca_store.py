@@ -1,0 +1,102 @@
+"""Loading and saving certificate authorities: the sealed private key, the certificate
+and the chain of a CA configuration, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from lifecycle.core import Core
+from lifecycle.crypto import Sealed
+from lifecycle.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
+from lifecycle.records import ConfigRecord
+from lifecycle.store import Tx
+from pki.keys import PrivateKey, load_private_key_pem, private_key_pem
+
+ROOT_CA = "private_cert_configuration_root_ca"
+INTERMEDIATE_CA = "private_cert_configuration_intermediate_ca"
+TEMPLATE = "private_cert_configuration_template"
+CA_TYPES = (ROOT_CA, INTERMEDIATE_CA)
+USABLE = ("configured", "certificate_template_required")
+
+
+def key_binding(name: str) -> str:
+    return f"configurations/{name}"
+
+
+def seal_key(core: Core, name: str, key: PrivateKey) -> dict[str, object]:
+    """Column values holding ``key`` sealed for the configuration ``name``."""
+    sealed = core.keyring.seal(private_key_pem(key, "pkcs8").encode(), key_binding(name))
+    return {"key_payload": sealed.ciphertext, "key_wrapped": sealed.wrapped_key, "key_id": sealed.key_id}
+
+
+def open_key(core: Core, config: ConfigRecord) -> PrivateKey:
+    if config.key_payload is None or config.key_wrapped is None or config.key_id is None:
+        raise IntegrityFailure(f"configuration '{config.name}': private key is missing")
+    sealed = Sealed(config.key_payload, config.key_wrapped, config.key_id)
+    return load_private_key_pem(core.keyring.open(sealed, key_binding(config.name)).decode())
+
+
+def pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def load_pems(text: str | None) -> list[x509.Certificate]:
+    return x509.load_pem_x509_certificates(text.encode()) if text else []
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedCA:
+    config: ConfigRecord
+    certificate: x509.Certificate
+    key: PrivateKey
+    chain: list[x509.Certificate]  # issuers above it, nearest first; empty for a root
+
+    @property
+    def chain_pems(self) -> list[str]:
+        """This CA's certificate and its issuers, as a `ca_chain` field lists them."""
+        return [pem(self.certificate), *(pem(c) for c in self.chain)]
+
+
+def get_ca_config(tx: Tx, name: str, *, for_update: bool = False) -> ConfigRecord:
+    config = tx.get_config(name, for_update=for_update)
+    if config is None or config.config_type not in CA_TYPES:
+        raise NotFound("certificate authority", name)
+    return config
+
+
+def load_ca(tx: Tx, core: Core, name: str, *, field: str = "certificate_authority", for_update: bool = False) -> LoadedCA:
+    """A CA ready to sign. Raises NotFound, or Conflict when it is not signed, expired or revoked."""
+    config = get_ca_config(tx, name, for_update=for_update)
+    if config.status not in USABLE or config.certificate is None:
+        raise Conflict(f"{field}: certificate authority '{name}' cannot sign while its status is {config.status}")
+    cert = x509.load_pem_x509_certificate(config.certificate.encode())
+    if cert.not_valid_after_utc <= core.clock():
+        raise Conflict(f"{field}: certificate authority '{name}' expired on {cert.not_valid_after_utc.isoformat()}")
+    return LoadedCA(config, cert, open_key(core, config), load_pems(config.chain))
+
+
+def require_name_free(tx: Tx, name: str) -> None:
+    if tx.get_config(name) is not None:
+        raise Conflict(f"name: a configuration named '{name}' already exists", field="name")
+
+
+def crl_url(core: Core, name: str) -> str:
+    return f"{core.public_url.rstrip('/')}/api/v2/pki/{name}/crl"
+
+
+def ca_url(core: Core, name: str) -> str:
+    return f"{core.public_url.rstrip('/')}/api/v2/pki/{name}/ca"
+
+
+def distribution(core: Core, config_name: str, attributes: dict[str, object]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The CRL and CA URLs a CA asks to embed in what it signs."""
+    crl = (crl_url(core, config_name),) if attributes.get("crl_distribution_points_encoded") else ()
+    issuers = (ca_url(core, config_name),) if attributes.get("issuing_certificates_urls_encoded") else ()
+    return crl, issuers
+
+
+def reject(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", field=field)

@@ -1,0 +1,98 @@
+"""Subjects and subject alternative names: wire fields to `cryptography` objects."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from pki.errors import InvalidRequest
+
+SUBJECT_FIELDS = {
+    "country": NameOID.COUNTRY_NAME,
+    "province": NameOID.STATE_OR_PROVINCE_NAME,
+    "locality": NameOID.LOCALITY_NAME,
+    "street_address": NameOID.STREET_ADDRESS,
+    "postal_code": NameOID.POSTAL_CODE,
+    "organization": NameOID.ORGANIZATION_NAME,
+    "ou": NameOID.ORGANIZATIONAL_UNIT_NAME,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    common_name: str | None = None
+    # each a list, as the contract sends them
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    serial_number: str | None = None
+
+    @classmethod
+    def from_fields(cls, common_name: str | None, fields: dict[str, Any]) -> Subject:
+        parts = {k: tuple(str(v) for v in fields.get(k) or ()) for k in SUBJECT_FIELDS}
+        return cls(common_name, {k: v for k, v in parts.items() if v}, fields.get("serial_number") or None)
+
+    def to_name(self) -> x509.Name:
+        attrs: list[x509.NameAttribute] = []
+        for key, oid in SUBJECT_FIELDS.items():
+            attrs += [x509.NameAttribute(oid, value) for value in self.parts.get(key, ())]
+        if self.serial_number:
+            attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, self.serial_number))
+        if self.common_name:
+            attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, self.common_name))
+        try:
+            return x509.Name(attrs)
+        except ValueError as exc:
+            raise InvalidRequest(f"subject: {exc}", field="common_name") from None
+
+
+def parse_ips(values: Iterable[str], field_name: str = "ip_sans") -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    out = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise InvalidRequest(f"{field_name}: '{value[:80]}' is not an IP address", field=field_name) from None
+    return out
+
+
+def other_name(oid: str, value: str) -> x509.OtherName:
+    """An otherName SAN with a UTF8String value (DER: tag 0x0C, length, bytes)."""
+    raw = value.encode()
+    if len(raw) < 0x80:
+        length = bytes([len(raw)])
+    else:
+        size = (len(raw).bit_length() + 7) // 8
+        length = bytes([0x80 | size]) + len(raw).to_bytes(size, "big")
+    return x509.OtherName(x509.ObjectIdentifier(oid), b"\x0c" + length + raw)
+
+
+def san_extension(
+    dns: Sequence[str], ips: Sequence[str], uris: Sequence[str], others: Sequence[tuple[str, str]]
+) -> x509.SubjectAlternativeName | None:
+    names: list[x509.GeneralName] = [x509.DNSName(d) for d in dict.fromkeys(dns)]
+    names += [x509.IPAddress(ip) for ip in parse_ips(ips)]
+    names += [x509.UniformResourceIdentifier(u) for u in uris]
+    names += [other_name(oid, value) for oid, value in others]
+    return x509.SubjectAlternativeName(names) if names else None
+
+
+def sans_of(cert: x509.Certificate | x509.CertificateSigningRequest) -> dict[str, list[str]]:
+    """DNS names, IPs and URIs of a certificate or CSR (empty lists when none)."""
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return {"alt_names": [], "ip_sans": [], "uri_sans": []}
+    return {
+        "alt_names": list(ext.get_values_for_type(x509.DNSName)),
+        "ip_sans": [str(ip) for ip in ext.get_values_for_type(x509.IPAddress)],
+        "uri_sans": list(ext.get_values_for_type(x509.UniformResourceIdentifier)),
+    }
+
+
+def common_name_of(name: x509.Name) -> str | None:
+    attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(attrs[0].value) if attrs else None
