@@ -1,4 +1,5 @@
-"""Root key rotation: make a new root key active and rewrap every data key under it.
+"""Root key rotation: make a new root key active and rewrap every data key under it
+(secret versions and CA private keys).
 
 Only the wrapped data keys change; payload ciphertexts stay as they are. Batches
 commit one by one, so an interrupted run loses nothing: running it again resumes
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lifecycle import versions
+from lifecycle.ca_store import key_binding
 from lifecycle.crypto import Keyring, Sealed, new_root_key
 from lifecycle.keyfiles import add_root_key, load_keyring
 from lifecycle.store import SqlStore
@@ -48,8 +50,14 @@ def _rewrap_all(store: SqlStore, keyring: Keyring, batch: int, max_batches: int 
                 assert v.payload is not None and v.wrapped_key is not None and v.key_id is not None
                 sealed = keyring.rewrap(Sealed(v.payload, v.wrapped_key, v.key_id), versions.binding(v.secret_id, v.id))
                 tx.update_version(v.id, wrapped_key=sealed.wrapped_key, key_id=sealed.key_id)
-        done += len(rows)
+            configs = tx.configs_sealed_with_other_keys(keyring.active_id, batch - len(rows)) if len(rows) < batch else []
+            for c in configs:
+                assert c.key_payload is not None and c.key_wrapped is not None and c.key_id is not None
+                sealed = keyring.rewrap(Sealed(c.key_payload, c.key_wrapped, c.key_id), key_binding(c.name))
+                tx.update_config(c.name, key_wrapped=sealed.wrapped_key, key_id=sealed.key_id)
+        count = len(rows) + len(configs)
+        done += count
         batches += 1
-        if len(rows) < batch:
+        if count < batch:
             break
     return done
