@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 import uuid
 from collections.abc import Iterable
 
@@ -23,7 +24,7 @@ from api.errors import error_response, render_error, status_and_code
 from api.routes.table import ROUTES
 from lifecycle import audit
 from lifecycle.core import Actor, Core
-from lifecycle.errors import CertkeeperError
+from lifecycle.errors import CertkeeperError, InvalidInput
 
 log = logging.getLogger("certkeeper.api")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -40,6 +41,7 @@ def _wrap(ep: Endpoint, core: Core):  # type: ignore[no-untyped-def]
         request.state.request_id = request_id
         actor = Actor(token_id=None, request_id=request_id)
         try:
+            _refuse_nul(request)
             if ep.role is not None:
                 actor, role = authenticate(request, core, request_id)
                 authorize(role, ep.role)
@@ -56,6 +58,10 @@ def _wrap(ep: Endpoint, core: Core):  # type: ignore[no-untyped-def]
             if status >= 500:
                 log.error("request %s failed: %s (%s)", request_id, code, exc.message)
             response = render_error(request, exc)
+        except Exception as exc:  # never re-raised: a traceback message may quote input
+            log.error("request %s: unexpected %s\n%s", request_id, type(exc).__name__,
+                      "".join(traceback.format_tb(exc.__traceback__)))
+            response = _internal_error(request_id)
         response.headers["X-Request-ID"] = request_id
         return response
 
@@ -71,13 +77,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status_code, code, message)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
-    # The type only: messages of foreign exceptions may quote input.
-    log.error("request %s: unexpected %s", request_id, type(exc).__name__)
+def _internal_error(request_id: str) -> Response:
     body = {"errors": [{"code": "internal_error", "message": "internal error; see the server log for this trace id"}],
             "status_code": 500, "trace": request_id}
     return JSONResponse(body, status_code=500)
+
+
+def _refuse_nul(request: Request) -> None:
+    """NUL cannot be stored or logged safely; refuse it in paths and query strings up front."""
+    for key, value in request.path_params.items():
+        if "\x00" in str(value):
+            raise InvalidInput(f"{key}: must not contain a NUL character", field=key)
+    for key, value in request.query_params.multi_items():
+        if "\x00" in key or "\x00" in value:
+            raise InvalidInput(f"{key[:40]!r}: query parameters must not contain a NUL character")
 
 
 def create_app(core: Core, *, routes: Iterable[Endpoint] = ROUTES) -> Starlette:
@@ -85,7 +98,7 @@ def create_app(core: Core, *, routes: Iterable[Endpoint] = ROUTES) -> Starlette:
     table = tuple(routes)
     app = Starlette(
         routes=[Route(ep.path, _wrap(ep, core), methods=[ep.method]) for ep in table],
-        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+        exception_handlers={HTTPException: _http_error},
     )
     app.state.core = core
     app.state.routes = table

@@ -49,4 +49,4 @@ def error_response(request: Request, status: int, code: str, message: str, field
 
 def render_error(request: Request, exc: e.CertkeeperError) -> JSONResponse:
     status, code = status_and_code(exc)
-    return error_response(request, status, code, exc.message, exc.field)
+    return error_response(request, status, exc.code or code, exc.message, exc.field)

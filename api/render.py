@@ -66,8 +66,11 @@ def secret_metadata(core: Core, view: SecretView) -> dict[str, Any]:
 
 def secret(core: Core, view: SecretView) -> dict[str, Any]:
     body = secret_metadata(core, view)
-    if view.data is not None:
-        body.update(view.data)
+    for key, value in (view.data or {}).items():
+        if isinstance(value, dict) and isinstance(body.get(key), dict):
+            body[key] = body[key] | value  # a sealed part of a metadata object (managed_csr's private_key)
+        else:
+            body[key] = value
     return body
 
 

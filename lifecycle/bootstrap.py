@@ -43,8 +43,10 @@ def open_data_dir(
         with store.reader() as tx:
             first_start = tx.count_tokens() == 0
         if first_start:
-            issued = tokens.issue(core, SYSTEM, Role.MANAGER, description="admin token created on first start")
+            # Write the file first: a token stored but never shown would lock the operator out.
+            issued = tokens.mint(core.clock(), Role.MANAGER, description="admin token created on first start")
             write_private(data_dir / ADMIN_TOKEN_FILE, issued.token + "\n")
+            tokens.store(core, SYSTEM, issued)
             admin_token = issued.token
     return Opened(core, admin_token)
 

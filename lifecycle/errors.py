@@ -6,14 +6,17 @@ secret value. `api/errors.py` maps each class to an HTTP status and a stable cod
 
 from __future__ import annotations
 
+from pki.errors import InputTooLarge, PkiError
+
 
 class CertkeeperError(Exception):
     """Root of every error certkeeper raises on purpose."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code  # a finer stable code than the class's row in api/errors.py (e.g. "not_pem")
 
 
 class LifecycleError(CertkeeperError):
@@ -26,6 +29,19 @@ class InvalidInput(LifecycleError):
 
 class PayloadTooLarge(InvalidInput):
     """A payload or metadata object is larger than its limit."""
+
+
+def from_pki_error(exc: PkiError, *, prefix: str | None = None) -> InvalidInput:
+    """The core's error for a `pki` input error: PayloadTooLarge for a size cap, else
+    InvalidInput, with the same message, field and code. ``prefix`` nests the field
+    (``managed_csr`` + ``key_bits`` -> ``managed_csr.key_bits``)."""
+    field, message = exc.field, exc.message
+    if prefix:
+        if field and message.startswith(f"{field}:"):
+            message = f"{prefix}.{message}"
+        field = f"{prefix}.{field}" if field else prefix
+    cls = PayloadTooLarge if isinstance(exc, InputTooLarge) else InvalidInput
+    return cls(message, field=field, code=exc.code)
 
 
 class NotFound(LifecycleError):

@@ -15,7 +15,7 @@ from lifecycle.secrets import load_secret
 from lifecycle.store import Tx
 from lifecycle.vocabulary import LockMode, Stage
 
-MAX_LOCKS_PER_VERSION = 1000  # the v2 contract's limit
+MAX_LOCKS_PER_SECRET = 1000  # the v2 contract's limit
 MAX_LOCKS_PER_REQUEST = 1000
 
 
@@ -80,9 +80,9 @@ def create_locks(
         secret = load_secret(tx, actor, secret_id, for_update=True)
         version = versions.resolve(tx, secret.id, ref)
         _require_payload(version)
-        existing = {lock.name for lock in tx.list_locks(version_id=version.id)}
-        if len(existing | {r.name for r in requests}) > MAX_LOCKS_PER_VERSION:
-            raise InvalidInput(f"locks: a version holds at most {MAX_LOCKS_PER_VERSION} locks", field="locks")
+        held = {(lock.version_id, lock.name) for lock in tx.list_locks(secret_id=secret.id)}
+        if len(held | {(version.id, r.name) for r in requests}) > MAX_LOCKS_PER_SECRET:
+            raise InvalidInput(f"locks: a secret holds at most {MAX_LOCKS_PER_SECRET} locks", field="locks")
         if mode is not None:
             _remove_same_names(tx, secret, version, [r.name for r in requests], mode)
         for request in requests:

@@ -26,7 +26,7 @@ def json_size(value: Any) -> int:
 
 
 def check_name(name: str, field: str = "name") -> str:
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"{field}: '{name[:300]}' must be 2-256 characters of letters, digits, '.', '_' or '-', "
             "starting and ending with a letter or digit",
@@ -36,7 +36,7 @@ def check_name(name: str, field: str = "name") -> str:
 
 
 def check_group_name(name: str) -> str:
-    if not GROUP_NAME_RE.match(name):
+    if not GROUP_NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"name: '{name[:100]}' must be 2-64 characters of letters, digits, '.', '_' or '-', "
             "starting and ending with a letter or digit",
@@ -46,7 +46,7 @@ def check_group_name(name: str) -> str:
 
 
 def check_lock_name(name: str) -> str:
-    if not LOCK_NAME_RE.match(name):
+    if not LOCK_NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"locks.name: '{name[:100]}' must be 2-64 characters of letters, digits, '.', '_' or '-', "
             "starting and ending with a letter or digit",
@@ -55,16 +55,24 @@ def check_lock_name(name: str) -> str:
     return name
 
 
+def check_text(value: str, field: str) -> str:
+    """Plain-text columns hold no NUL: PostgreSQL cannot store it, and it truncates in C tools."""
+    if "\x00" in value:
+        raise InvalidInput(f"{field}: must not contain a NUL character", field=field)
+    return value
+
+
 def check_description(description: str | None, field: str = "description") -> str | None:
     if description is not None and len(description) > DESCRIPTION_MAX:
         raise InvalidInput(f"{field}: at most {DESCRIPTION_MAX} characters", field=field)
-    return description
+    return check_text(description, field) if description is not None else None
 
 
 def check_labels(labels: list[str]) -> list[str]:
     if len(labels) > MAX_LABELS:
         raise InvalidInput(f"labels: at most {MAX_LABELS} labels, got {len(labels)}", field="labels")
     for label in labels:
+        check_text(label, "labels")
         if not LABEL_MIN <= len(label) <= LABEL_MAX:
             raise InvalidInput(
                 f"labels: '{label[:80]}' must be {LABEL_MIN}-{LABEL_MAX} characters", field="labels"
@@ -82,7 +90,7 @@ def check_metadata(value: dict[str, Any], field: str) -> dict[str, Any]:
 
 
 def check_client_request_token(token: str | None) -> str | None:
-    if token is not None and not CLIENT_REQUEST_TOKEN_RE.match(token):
+    if token is not None and not CLIENT_REQUEST_TOKEN_RE.fullmatch(token):
         raise InvalidInput(
             "client_request_token: 1-64 characters of letters, digits and '._~:-'", field="client_request_token"
         )

@@ -5,10 +5,11 @@ Each operation is one transaction that also writes its audit event.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lifecycle import audit, versions
@@ -25,7 +26,7 @@ from lifecycle.rules import (
 from lifecycle.store import SecretQuery, Tx
 from lifecycle.types import handler_for
 from lifecycle.types.base import HandlerContext
-from lifecycle.vocabulary import State
+from lifecycle.vocabulary import CONTRACT_SECRET_TYPES, State
 
 MAX_LIST_LIMIT = 1000
 
@@ -88,6 +89,10 @@ def _check_expiration(expiration: datetime | None, now: datetime, secret_type: s
         raise InvalidInput(f"expiration_date: {secret_type} secrets do not expire", field="expiration_date")
     if expiration.tzinfo is None:
         raise InvalidInput("expiration_date: must include a time zone (RFC 3339, e.g. 2030-01-01T00:00:00Z)", field="expiration_date")
+    try:
+        expiration.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput("expiration_date: out of range", field="expiration_date") from None
     if expiration <= now:
         raise InvalidInput("expiration_date: must be in the future", field="expiration_date")
 
@@ -110,18 +115,51 @@ def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
     _check_expiration(draft.expiration_date, now, draft.secret_type)
     actor.require_group(draft.secret_group_id)
     source = _fingerprint_source({k: v for k, v in asdict(draft).items() if k != "client_request_token"})
+    token_key = _token_key(draft.secret_group_id, draft.client_request_token)
+    try:
+        return _create(core, actor, draft, handler, labels, now, source, token_key)
+    except Conflict:
+        if token_key is None:
+            raise
+        # A concurrent request with the same token may have won the insert: answer as a replay.
+        with core.store.transaction() as tx:
+            replay = _replay(tx, core, actor, token_key, source, now)
+        if replay is None:
+            raise
+        return replay
+
+
+def _token_key(group_id: str, token: str | None) -> str | None:
+    """Tokens are scoped to a secret group, so one group cannot probe or squat another's."""
+    if token is None:
+        return None
+    return hashlib.sha256(f"{group_id}\x00{token}".encode()).hexdigest()
+
+
+def _replay(tx: Tx, core: Core, actor: Actor, token_key: str, source: bytes, now: datetime) -> SecretView | None:
+    """The secret an earlier request with this token created, or None; raises Conflict when
+    the token was used with different data."""
+    existing = tx.find_secret_by_token(token_key)
+    if existing is None:
+        return None
+    if not (existing.request_fingerprint and core.keyring.matches_fingerprint(existing.request_fingerprint, source)):
+        raise Conflict("client_request_token: already used to create a secret with different data",
+                       field="client_request_token")
+    current = versions.resolve(tx, existing.id, "current")
+    data = versions.open_data(core, current) if current.payload_available else None
+    audit.record(tx, actor, now, "secret.create_replayed", f"secret:{existing.id}/version:{current.id}")
+    return SecretView(existing, effective_state(existing, now), data, current)
+
+
+def _create(
+    core: Core, actor: Actor, draft: SecretDraft, handler: Any, labels: list[str], now: datetime, source: bytes,
+    token_key: str | None,
+) -> SecretView:
     with core.store.transaction() as tx:
-        if draft.client_request_token:
-            existing = tx.find_secret_by_token(draft.client_request_token)
-            if existing is not None:
-                if existing.request_fingerprint and core.keyring.matches_fingerprint(existing.request_fingerprint, source):
-                    current = versions.resolve(tx, existing.id, "current")
-                    data = versions.open_data(core, current) if current.payload_available else None
-                    return SecretView(existing, effective_state(existing, now), data, current)
-                raise Conflict(
-                    "client_request_token: already used to create a secret with different data",
-                    field="client_request_token",
-                )
+        if token_key is not None:
+            replay = _replay(tx, core, actor, token_key, source, now)
+            if replay is not None:
+                return replay
         if tx.get_group(draft.secret_group_id) is None:
             raise NotFound("secret group", draft.secret_group_id)
         secret_id = str(uuid.uuid4())
@@ -137,7 +175,7 @@ def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
             labels=labels,
             custom_metadata=draft.custom_metadata,
             attributes=material.attributes or {},
-            state=State.ACTIVE,
+            state=State.ACTIVE if material.state is None else material.state,
             expiration_date=material.expiration_date or draft.expiration_date,
             created_by=actor.principal,
             created_at=now,
@@ -147,8 +185,8 @@ def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
             versions_total=1,
             locks_total=0,
             next_rotation_date=None,
-            client_request_token=draft.client_request_token,
-            request_fingerprint=core.keyring.fingerprint(source) if draft.client_request_token else None,
+            client_request_token=token_key,
+            request_fingerprint=core.keyring.fingerprint(source) if token_key else None,
         )
         tx.insert_secret(secret)
         version, _ = versions.add_version(
@@ -156,7 +194,7 @@ def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
             custom_metadata=draft.version_custom_metadata, attributes=material.version_attributes,
         )
         audit.record(tx, actor, now, "secret.create", f"secret:{secret.id}")
-    return SecretView(secret, State.ACTIVE, material.data, version)
+    return SecretView(secret, effective_state(secret, now), material.data, version)
 
 
 def get_secret(core: Core, actor: Actor, secret_id: str, *, with_payload: bool) -> SecretView:
@@ -173,7 +211,8 @@ def get_secret(core: Core, actor: Actor, secret_id: str, *, with_payload: bool) 
 
 def get_secret_by_name(core: Core, actor: Actor, group_name: str, secret_type: str, name: str) -> SecretView:
     """The secret named ``name`` of ``secret_type`` in the group named ``group_name``, with its data."""
-    handler_for(secret_type)
+    if secret_type not in CONTRACT_SECRET_TYPES:
+        raise InvalidInput(f"secret_type: '{secret_type[:40]}' is not a secret type", field="secret_type")
     now = core.clock()
     with core.store.transaction() as tx:
         group = tx.get_group_by_name(group_name)
@@ -206,7 +245,8 @@ def list_secrets(core: Core, actor: Actor, query: SecretQuery) -> tuple[list[Sec
     if actor.groups is not None:
         groups = [g for g in groups if g in actor.groups] if groups is not None else sorted(actor.groups)
     for secret_type in query.secret_types or ():
-        handler_for(secret_type)
+        if secret_type not in CONTRACT_SECRET_TYPES:
+            raise InvalidInput(f"secret_types: '{secret_type[:40]}' is not a secret type", field="secret_types")
     now = core.clock()
     with core.store.reader() as tx:
         rows, total = tx.list_secrets(
@@ -248,7 +288,8 @@ def update_metadata(core: Core, actor: Actor, secret_id: str, patch: dict[str, A
             changes["expiration_date"] = patch["expiration_date"]
         typed = {k: patch[k] for k in handler.patch_fields if k in patch}
         if typed:
-            changes["attributes"] = handler.patch(secret.attributes, typed)
+            ctx = HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id)
+            changes["attributes"] = handler.patch(secret.attributes, typed, ctx)
         if changes:
             changes["updated_at"] = now
             tx.update_secret(secret.id, **changes)

@@ -41,26 +41,40 @@ def issue(
     core: Core, actor: Actor, role: Role, *, groups: list[str] | None = None, ttl: timedelta | None = None,
     description: str | None = None,
 ) -> IssuedToken:
-    """Create a token; the returned plaintext is shown once and never stored."""
+    """Create and store a token; the returned plaintext is shown once and never stored."""
+    issued = mint(core.clock(), role, groups=groups, ttl=ttl, description=description)
+    store(core, actor, issued)
+    return issued
+
+
+def mint(
+    now: datetime, role: Role, *, groups: list[str] | None = None, ttl: timedelta | None = None,
+    description: str | None = None,
+) -> IssuedToken:
+    """A new token, not yet stored (so the caller can keep the plaintext safe first)."""
     token_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(16))
     secret_part = secrets.token_urlsafe(32)
-    now = core.clock()
     record = TokenRecord(
         id=token_id, secret_hash=_hash(secret_part), role=role.value, groups=groups, description=description,
         created_at=now, expires_at=now + ttl if ttl else None, revoked_at=None,
     )
+    return IssuedToken(f"ck_{token_id}_{secret_part}", record)
+
+
+def store(core: Core, actor: Actor, issued: IssuedToken) -> None:
+    """Store a minted token. Raises InvalidInput for an unknown group."""
+    record, token_id, groups, now = issued.record, issued.record.id, issued.record.groups, issued.record.created_at
     with core.store.transaction() as tx:
         for group_id in groups or ():
             if tx.get_group(group_id) is None:
                 raise InvalidInput(f"groups: secret group '{group_id}' does not exist", field="groups")
         tx.insert_token(record)
         audit.record(tx, actor, now, "token.create", f"token:{token_id}")
-    return IssuedToken(f"ck_{token_id}_{secret_part}", record)
 
 
 def authenticate(core: Core, presented: str, now: datetime) -> TokenRecord:
     """The token record for a presented bearer token; raises Unauthenticated."""
-    match = TOKEN_RE.match(presented)
+    match = TOKEN_RE.fullmatch(presented)
     if not match:
         raise Unauthenticated("bearer token is malformed")
     with core.store.reader() as tx:

@@ -67,11 +67,14 @@ def create_version(
                 if existing.request_fingerprint and core.keyring.matches_fingerprint(existing.request_fingerprint, source):
                     stages = tx.get_stages(secret.id)
                     data = versions.open_data(core, existing) if existing.payload_available else None
+                    audit.record(tx, actor, now, "secret.create_version_replayed", f"secret:{secret.id}/version:{existing.id}")
                     return VersionView(secret, existing, versions.alias_of(stages, existing.id), data)
                 raise Conflict(
                     "client_request_token: already used for a version with different data",
                     field="client_request_token",
                 )
+        if secret.state == State.DESTROYED:
+            raise Conflict(f"secret '{secret.id}' is destroyed (its current data was erased); create a new secret instead")
         current = None
         if Stage.CURRENT in tx.get_stages(secret.id):
             current_version = versions.resolve(tx, secret.id, Stage.CURRENT)

@@ -14,6 +14,14 @@ class SecretType(StrEnum):
     PUBLIC_CERT = "public_cert"
 
 
+# Every secret type the v2 contract names; a list filter may name any of them, even
+# those certkeeper does not store (yet): the answer is then simply empty.
+CONTRACT_SECRET_TYPES = frozenset({
+    "arbitrary", "iam_credentials", "imported_cert", "kv", "private_cert", "public_cert",
+    "service_credentials", "username_password", "custom_credentials",
+})
+
+
 class State(IntEnum):
     """NIST SP 800-57 key states, as the v2 contract numbers them."""
 

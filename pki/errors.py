@@ -97,6 +97,10 @@ class NotAPrivateKey(PkiError):
     code = "not_a_private_key"
 
 
+class MultiplePrivateKeys(PkiError):
+    code = "multiple_private_keys"
+
+
 class InvalidPrivateKey(PkiError):
     code = "invalid_private_key"
 

@@ -56,10 +56,10 @@ async def delete_version_locks(request: Request, core: Core, actor: Actor) -> Re
 async def _list(request: Request, core: Core, actor: Actor, secret_id: str, ref: str | None) -> Response:
     offset, limit = _page_params(request)
     sort = request.query_params.get("sort") or "name"
-    if sort.lstrip("-") not in ("name", "created_at", "updated_at"):
+    if sort.removeprefix("-") not in ("name", "created_at", "updated_at"):
         raise InvalidInput(f"sort: '{sort[:40]}' is not one of name, created_at, updated_at", field="sort")
     secret, rows = locks.list_locks(core, actor, secret_id, ref, search=request.query_params.get("search"))
-    key = sort.lstrip("-")
+    key = sort.removeprefix("-")
     rows.sort(key=lambda pair: getattr(pair[0], key), reverse=sort.startswith("-"))
     items = [render.lock(lock, secret, alias) for lock, alias in rows[offset : offset + limit]]
     return JSONResponse(render.page(request.url, "locks", items, len(rows), offset, limit))

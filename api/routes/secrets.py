@@ -49,7 +49,7 @@ async def create_secret(request: Request, core: Core, actor: Actor) -> Response:
 async def list_secrets(request: Request, core: Core, actor: Actor) -> Response:
     sort = request.query_params.get("sort") or "created_at"
     descending = sort.startswith("-")
-    sort_field = sort.lstrip("-")
+    sort_field = sort.removeprefix("-")
     if sort_field not in SORTABLE:
         raise InvalidInput(f"sort: '{sort_field[:40]}' is not one of {', '.join(SORTABLE)}", field="sort")
     query = SecretQuery(

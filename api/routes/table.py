@@ -18,7 +18,7 @@ VERSION = V2 + "/secrets/{secret_id}/versions/{id}"
 
 ROUTES: tuple[Endpoint, ...] = (
     Endpoint("GET", "/health", health.health, None, "Service health: 200 while the store answers"),
-    Endpoint("GET", V2 + "/openapi.json", openapi.document, None, "This API's OpenAPI document"),
+    Endpoint("GET", V2 + "/openapi.json", openapi.document, R, "This API's OpenAPI document"),
     # CA certificates and CRLs: public, since relying parties fetch them from URLs in certificates
     Endpoint("GET", V2 + "/pki/{name}/ca", pki_public.ca_der, None, "A CA's certificate (DER)"),
     Endpoint("GET", V2 + "/pki/{name}/ca.pem", pki_public.ca_pem, None, "A CA's certificate (PEM)"),

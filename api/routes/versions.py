@@ -14,7 +14,8 @@ from lifecycle.core import Actor, Core
 
 async def create_version(request: Request, core: Core, actor: Actor) -> Response:
     body = await parse_body(request, SecretVersionPrototype)
-    fields = {"payload": body.payload, "data": body.data, "password": body.password, "csr": body.csr}
+    fields = {"payload": body.payload, "data": body.data, "password": body.password, "csr": body.csr,
+              "certificate": body.certificate, "intermediate": body.intermediate, "private_key": body.private_key}
     view = version_ops.create_version(
         core, actor, request.path_params["secret_id"], fields,
         custom_metadata=body.custom_metadata,

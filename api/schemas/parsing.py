@@ -33,9 +33,24 @@ async def json_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
     if not raw.strip():
         raise InvalidInput("request body: a JSON object is required")
     try:
-        return json.loads(raw)
+        data = json.loads(raw, parse_constant=_reject_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"request body: not valid JSON ({getattr(exc, 'msg', 'bad encoding')})") from None
+    except RecursionError:
+        raise InvalidInput("request body: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise InvalidInput(f"request body: {str(exc)[:80]}") from None
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidInput("request body: a string holds an unpaired UTF-16 surrogate escape") from None
+    except RecursionError:
+        raise InvalidInput("request body: JSON nested too deeply") from None
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidInput(f"request body: {name} is not a JSON number")
 
 
 def validation_message(exc: ValidationError) -> tuple[str, str]:

@@ -65,6 +65,45 @@ class UsernamePasswordPrototype(SecretPrototypeBase):
     password_generation_policy: PasswordGenerationPolicy | None = None
 
 
+class ManagedCsr(Strict):
+    """The contract's ImportedCertificateManagedCsr: the key and CSR certkeeper makes."""
+
+    ou: list[StrictStr] | None = None
+    organization: list[StrictStr] | None = None
+    country: list[StrictStr] | None = None
+    locality: list[StrictStr] | None = None
+    province: list[StrictStr] | None = None
+    street_address: list[StrictStr] | None = None
+    postal_code: list[StrictStr] | None = None
+    require_cn: StrictBool | None = None
+    common_name: StrictStr | None = None
+    alt_names: StrictStr | None = None  # comma-separated, as are the other *_sans and usages
+    ip_sans: StrictStr | None = None
+    uri_sans: StrictStr | None = None
+    other_sans: StrictStr | None = None
+    exclude_cn_from_sans: StrictBool | None = None
+    user_ids: StrictStr | None = None
+    server_flag: StrictBool | None = None
+    client_flag: StrictBool | None = None
+    code_signing_flag: StrictBool | None = None
+    email_protection_flag: StrictBool | None = None
+    key_type: StrictStr | None = None
+    key_bits: StrictInt | None = None
+    key_usage: StrictStr | None = None
+    ext_key_usage: StrictStr | None = None
+    policy_identifiers: StrictStr | None = None
+    ext_key_usage_oids: StrictStr | None = None
+    rotate_keys: StrictBool | None = None
+
+
+class ImportedCertPrototype(SecretPrototypeBase):
+    secret_type: Literal["imported_cert"]
+    certificate: StrictStr | None = None  # PEM; required unless managed_csr is sent
+    intermediate: StrictStr | None = None
+    private_key: StrictStr | None = None
+    managed_csr: ManagedCsr | None = None
+
+
 class PrivateCertPrototype(SecretPrototypeBase):
     secret_type: Literal["private_cert"]
     certificate_template: StrictStr
@@ -82,7 +121,7 @@ class PrivateCertPrototype(SecretPrototypeBase):
 
 
 SecretPrototype = Annotated[
-    ArbitraryPrototype | KVPrototype | UsernamePasswordPrototype | PrivateCertPrototype,
+    ArbitraryPrototype | KVPrototype | UsernamePasswordPrototype | ImportedCertPrototype | PrivateCertPrototype,
     Field(discriminator="secret_type"),
 ]
 
@@ -97,6 +136,7 @@ class SecretMetadataPatch(Strict):
     expiration_date: datetime | None = None
     rotation: RotationPolicy | None = None
     password_generation_policy: PasswordGenerationPolicy | None = None
+    managed_csr: ManagedCsr | None = None
 
 
 class SecretVersionPrototype(Strict):
@@ -106,6 +146,9 @@ class SecretVersionPrototype(Strict):
     data: dict[str, Any] | None = None
     password: StrictStr | None = None
     csr: StrictStr | None = None
+    certificate: StrictStr | None = None
+    intermediate: StrictStr | None = None
+    private_key: StrictStr | None = None
     custom_metadata: dict[str, Any] | None = None
     version_custom_metadata: dict[str, Any] | None = None
     client_request_token: StrictStr | None = None

@@ -1,5 +1,8 @@
 """Engine creation per backend: SQLite pragmas and write-transaction locking.
 
+Engines hide bound parameters from error messages: they hold sealed payloads,
+names and metadata, and no database error may carry them into a log.
+
 SQLite: WAL journal with ``synchronous=NORMAL``. A commit is durable against a
 process crash; a power loss can lose the last transactions but never corrupts
 the file or splits one (WAL keeps each commit atomic). Write transactions start
@@ -18,17 +21,17 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000  # writers from other processes (CLI, workers) w
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
     raise ValueError(f"database URL: unsupported backend in '{_redact(url)}' (use sqlite:/// or postgresql+psycopg://)")
 
 
 def make_null_pool_engine(url: str) -> Engine:
     """An engine without pooling, for one-shot CLI commands and migrations."""
-    engine = create_engine(url, poolclass=NullPool)
+    engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
     if url.startswith("sqlite"):
         _configure_sqlite(engine)
     return engine

@@ -27,9 +27,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
-from lifecycle.errors import Conflict, StoreUnavailable
+from lifecycle.errors import Conflict, InvalidInput, LifecycleError, StoreUnavailable
 from lifecycle.records import (
     AuditRecord,
     ConfigRecord,
@@ -417,6 +417,17 @@ class Tx:
             raise Conflict(conflict_message) from None
 
 
+def _translate(exc: DBAPIError) -> LifecycleError:
+    """A database error as a domain error; the message names no stored value."""
+    if isinstance(exc, DataError):
+        return InvalidInput("a value cannot be stored: it holds a NUL character or is out of range")
+    if isinstance(exc, IntegrityError):
+        return Conflict("the change conflicts with a concurrent one; try again")
+    if isinstance(exc, OperationalError):
+        return StoreUnavailable(f"database error: {type(exc.orig).__name__}")
+    return StoreUnavailable(f"database error: {type(exc).__name__}")
+
+
 class SqlStore:
     """Opens transactions on one database; owns the engine."""
 
@@ -438,8 +449,11 @@ class SqlStore:
         with conn:
             if self.backend == "sqlite":
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                yield Tx(conn)
+            try:
+                with conn.begin():
+                    yield Tx(conn)
+            except DBAPIError as exc:
+                raise _translate(exc) from None
 
     @contextmanager
     def reader(self) -> Iterator[Tx]:
@@ -448,8 +462,12 @@ class SqlStore:
             conn = self.engine.connect()
         except OperationalError as exc:
             raise StoreUnavailable(f"database unreachable: {type(exc.orig).__name__}") from None
-        with conn, conn.begin():
-            yield Tx(conn)
+        with conn:
+            try:
+                with conn.begin():
+                    yield Tx(conn)
+            except DBAPIError as exc:
+                raise _translate(exc) from None
 
     def ping(self) -> bool:
         try:

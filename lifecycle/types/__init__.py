@@ -5,10 +5,11 @@ from __future__ import annotations
 from lifecycle.errors import InvalidInput
 from lifecycle.types.base import TypeHandler
 from lifecycle.types.generic import Arbitrary, KeyValue, UsernamePassword
+from lifecycle.types.imported_cert import ImportedCert
 from lifecycle.types.private_cert import PrivateCert
 
 HANDLERS: dict[str, TypeHandler] = {
-    h.secret_type.value: h for h in (Arbitrary(), KeyValue(), UsernamePassword(), PrivateCert())
+    h.secret_type.value: h for h in (Arbitrary(), KeyValue(), UsernamePassword(), ImportedCert(), PrivateCert())
 }
 
 

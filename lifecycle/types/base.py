@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lifecycle.vocabulary import SecretType
+from lifecycle.vocabulary import SecretType, State
 
 if TYPE_CHECKING:
     from lifecycle.core import Actor, Core
@@ -35,6 +35,7 @@ class Material:
     attributes: dict[str, Any] | None = None  # new secret attributes; None keeps the old ones
     version_attributes: dict[str, Any] = field(default_factory=dict)
     expiration_date: datetime | None = None  # set when the data carries its own expiry
+    state: State | None = None  # on creation; None is active (a CSR waiting for its certificate is pre_activation)
 
 
 class TypeHandler(Protocol):
@@ -61,7 +62,7 @@ class TypeHandler(Protocol):
     ) -> Material:
         """Validate a new version's fields; return its material."""
 
-    def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    def patch(self, attributes: dict[str, Any], fields: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
         """Validate a metadata patch's type-specific fields; return the new attributes."""
 
     def metadata(self, attributes: dict[str, Any]) -> dict[str, Any]:

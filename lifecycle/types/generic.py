@@ -58,7 +58,7 @@ class Arbitrary:
     def version_metadata(self, version_attributes: dict[str, Any]) -> dict[str, Any]:
         return {}
 
-    def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    def patch(self, attributes: dict[str, Any], fields: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
         return attributes
 
     def metadata(self, attributes: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +97,7 @@ class KeyValue:
     def version_metadata(self, version_attributes: dict[str, Any]) -> dict[str, Any]:
         return {}
 
-    def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    def patch(self, attributes: dict[str, Any], fields: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
         return attributes
 
     def metadata(self, attributes: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +105,10 @@ class KeyValue:
 
 
 DEFAULT_ROTATION = {"auto_rotate": False}
-ROTATION_UNITS = ("day", "hour", "month")
+# Interval bounds per unit: at least four hours (a fleet of rotations must not thrash)
+# and at most 24 months, as the contract bounds user credentials.
+ROTATION_BOUNDS = {"hour": (4, 24 * 730), "day": (1, 730), "month": (1, 24)}
+ROTATION_UNITS = tuple(ROTATION_BOUNDS)
 
 
 def rotation_policy(value: Any) -> dict[str, Any]:
@@ -122,6 +125,9 @@ def rotation_policy(value: Any) -> dict[str, Any]:
             raise InvalidInput("rotation.interval: must be a positive integer", field="rotation.interval")
         if unit not in ROTATION_UNITS:
             raise InvalidInput(f"rotation.unit: must be one of {', '.join(ROTATION_UNITS)}", field="rotation.unit")
+        low, high = ROTATION_BOUNDS[unit]
+        if not low <= interval <= high:
+            raise InvalidInput(f"rotation.interval: must be from {low} to {high} when unit is {unit}", field="rotation.interval")
         policy |= {"interval": interval, "unit": unit}
     return policy
 
@@ -151,19 +157,22 @@ class UsernamePassword:
             raise InvalidInput(f"username: must be 1-{USERNAME_MAX} characters", field="username")
         policy = passwords.PasswordPolicy.from_dict(fields.get("password_generation_policy"))
         rotation = rotation_policy(fields.get("rotation") or DEFAULT_ROTATION)
-        attributes = {"username": username, "password_generation_policy": policy.to_dict(), "rotation": rotation}
+        # The username is secret data: it lives only in the sealed payload, never in attributes.
+        attributes = {"password_generation_policy": policy.to_dict(), "rotation": rotation}
         return Material({"username": username, "password": self._password(fields, policy)}, attributes=attributes)
 
     def new_version(
         self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None, ctx: HandlerContext
     ) -> Material:
         policy = passwords.PasswordPolicy.from_dict(attributes.get("password_generation_policy"))
-        return Material({"username": attributes["username"], "password": self._password(fields, policy)})
+        if current is None or "username" not in current:
+            raise InvalidInput("username: the current version's data was erased, so the username cannot be carried over")
+        return Material({"username": current["username"], "password": self._password(fields, policy)})
 
     def version_metadata(self, version_attributes: dict[str, Any]) -> dict[str, Any]:
         return {}
 
-    def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    def patch(self, attributes: dict[str, Any], fields: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
         out = dict(attributes)
         if fields.get("password_generation_policy") is not None:
             base = passwords.PasswordPolicy.from_dict(attributes.get("password_generation_policy"))

@@ -152,7 +152,7 @@ class PrivateCert:
             expiration_date=cert.not_valid_after_utc,
         )
 
-    def patch(self, attributes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    def patch(self, attributes: dict[str, Any], fields: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
         out = dict(attributes)
         if fields.get("rotation") is not None:
             out["rotation"] = rotation_policy(fields["rotation"])

@@ -21,6 +21,7 @@ MARKERS = {
     "arbitrary": "ARBITRARY-MARKER-7f3a9c",
     "kv": "KV-MARKER-19bd44",
     "password": "PASSWORD-MARKER-c0ffee",
+    "username": "USERNAME-MARKER-d00d",
 }
 
 
@@ -29,7 +30,7 @@ def _write_known_payloads(core: Core) -> None:
     secrets.create_secret(core, SYSTEM, SecretDraft("kv", "k1", fields={"data": {"key": MARKERS["kv"]}}))
     view = secrets.create_secret(
         core, SYSTEM,
-        SecretDraft("username_password", "u1", fields={"username": "app", "password": MARKERS["password"]},
+        SecretDraft("username_password", "u1", fields={"username": MARKERS["username"], "password": MARKERS["password"]},
                     client_request_token="tok-1"),
     )
     version_ops.create_version(core, SYSTEM, view.secret.id, {"password": MARKERS["password"] + "-v2"},

@@ -31,7 +31,7 @@ def test_every_route_except_public_ones_needs_a_token(client) -> None:  # type: 
 def test_public_routes_are_only_health_openapi_and_ca_downloads() -> None:
     public = {ep.path for ep in ROUTES if ep.role is None}
     downloads = {p for p in public if p.startswith("/api/v2/pki/{name}/")}
-    assert public - downloads == {"/health", "/api/v2/openapi.json"}
+    assert public - downloads == {"/health"}
     assert all(ep.method == "GET" for ep in ROUTES if ep.role is None)
 
 

@@ -6,6 +6,8 @@ import string
 
 import pytest
 
+from lifecycle.vocabulary import Role
+
 
 def _create(client, admin, **body):  # type: ignore[no-untyped-def]
     return client.post("/api/v2/secrets", headers=admin, json=body)
@@ -153,9 +155,25 @@ def test_unknown_route_and_method_are_json_errors(client, admin) -> None:  # typ
     assert client.put("/api/v2/secrets", headers=admin).status_code == 405
 
 
-def test_health_and_openapi(client) -> None:  # type: ignore[no-untyped-def]
+def test_health_and_openapi(client, token_for) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/health").json()["status"] == "ok"
-    doc = client.get("/api/v2/openapi.json").json()
+    assert client.get("/api/v2/openapi.json").status_code == 401
+    doc = client.get("/api/v2/openapi.json", headers=token_for(Role.READER)).json()
     assert doc["openapi"].startswith("3.")
     assert "/api/v2/secrets/{id}" in doc["paths"]
     assert doc["paths"]["/api/v2/secrets"]["post"]["x-certkeeper-role"] == "Writer"
+
+
+def test_destroyed_secret_takes_no_new_version(client, admin) -> None:  # type: ignore[no-untyped-def]
+    created = _create(client, admin, secret_type="arbitrary", name="gone", payload="x").json()
+    assert client.delete(f"/api/v2/secrets/{created['id']}/versions/current/secret_data", headers=admin).status_code == 204
+    assert client.get(f"/api/v2/secrets/{created['id']}/metadata", headers=admin).json()["state"] == 5
+    resp = client.post(f"/api/v2/secrets/{created['id']}/versions", headers=admin, json={"payload": "y"})
+    assert resp.status_code == 409 and "destroyed" in resp.json()["errors"][0]["message"]
+
+
+def test_username_password_rotation_keeps_the_username(client, admin) -> None:  # type: ignore[no-untyped-def]
+    created = _create(client, admin, secret_type="username_password", name="svc", username="svc-user").json()
+    assert "username" not in client.get(f"/api/v2/secrets/{created['id']}/metadata", headers=admin).json()
+    version = client.post(f"/api/v2/secrets/{created['id']}/versions", headers=admin, json={}).json()
+    assert version["username"] == "svc-user" and version["password"] != created["password"]

@@ -1,0 +1,603 @@
+"""Private PKI over HTTP: root and intermediate CAs, certificate templates, private
+certificates, revocation and CRLs, and the unauthenticated CA and CRL downloads.
+
+Every test runs on SQLite and PostgreSQL (the `database_url` fixture is parametrized).
+Template name rules are covered rule by rule in `tests/unit/pki/test_templates.py`;
+here only a few cases check that a violation reaches the client as a 400.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from httpx import Response
+from starlette.testclient import TestClient
+
+from fixtures.clock import FakeClock
+
+V2 = "/api/v2"
+CONFIGS = V2 + "/configurations"
+Headers = dict[str, str]
+
+ROOT_CA = "private_cert_configuration_root_ca"
+INTERMEDIATE_CA = "private_cert_configuration_intermediate_ca"
+TEMPLATE = "private_cert_configuration_template"
+SIGN_INTERMEDIATE = "private_cert_configuration_action_sign_intermediate"
+SIGN_CSR = "private_cert_configuration_action_sign_csr"
+SET_SIGNED = "private_cert_configuration_action_set_signed"
+REVOKE_CA = "private_cert_configuration_action_revoke_ca_certificate"
+ROTATE_CRL = "private_cert_configuration_action_rotate_crl"
+ROTATE_INTERMEDIATE = "private_cert_configuration_action_rotate_intermediate"
+REVOKE_CERT = "private_cert_action_revoke_certificate"
+
+ROOT_MAX_TTL = "87600h"  # 10 years
+INTERMEDIATE_MAX_TTL = "43800h"  # 5 years, inside the root's lifetime
+TEMPLATE_MAX_TTL = "2160h"  # 90 days
+COLON_HEX = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2})*")
+
+
+# -- helpers ----------------------------------------------------------------
+
+
+def configure(client: TestClient, admin: Headers, **body: Any) -> dict[str, Any]:
+    r = client.post(CONFIGS, json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def create_root(client: TestClient, admin: Headers, name: str, **fields: Any) -> dict[str, Any]:
+    body = {"common_name": f"{name} Root CA", "max_ttl": ROOT_MAX_TTL, "key_type": "ec",
+            "crl_distribution_points_encoded": True, "issuing_certificates_urls_encoded": True} | fields
+    return configure(client, admin, config_type=ROOT_CA, name=name, **body)
+
+
+def create_intermediate(client: TestClient, admin: Headers, name: str, **fields: Any) -> dict[str, Any]:
+    body = {"common_name": f"{name} Intermediate CA", "max_ttl": INTERMEDIATE_MAX_TTL, "key_type": "ec",
+            "signing_method": "internal", "crl_distribution_points_encoded": True} | fields
+    return configure(client, admin, config_type=INTERMEDIATE_CA, name=name, **body)
+
+
+def create_template(client: TestClient, admin: Headers, name: str, ca: str, **fields: Any) -> dict[str, Any]:
+    body = {"allowed_domains": ["example.com"], "allow_subdomains": True, "max_ttl": TEMPLATE_MAX_TTL} | fields
+    return configure(client, admin, config_type=TEMPLATE, name=name, certificate_authority=ca, **body)
+
+
+def action(client: TestClient, admin: Headers, name: str, action_type: str, **fields: Any) -> Response:
+    return client.post(f"{CONFIGS}/{name}/actions", json={"action_type": action_type, **fields}, headers=admin)
+
+
+def ok(response: Response, status: int = 201) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def get_config(client: TestClient, admin: Headers, name: str) -> dict[str, Any]:
+    return ok(client.get(f"{CONFIGS}/{name}", headers=admin), 200)
+
+
+@dataclass(frozen=True, slots=True)
+class Pki:
+    root: str
+    intermediate: str
+    template: str
+
+
+def build_pki(
+    client: TestClient, admin: Headers, prefix: str = "", *, intermediate_ttl: str | None = None, **template: Any
+) -> Pki:
+    """root -> internally signed intermediate -> template (example.com and its subdomains)."""
+    pki = Pki(f"{prefix}root", f"{prefix}intermediate", f"{prefix}web")
+    create_root(client, admin, pki.root)
+    create_intermediate(client, admin, pki.intermediate, issuer=pki.root)
+    ttl = {"ttl": intermediate_ttl} if intermediate_ttl else {}
+    ok(action(client, admin, pki.root, SIGN_INTERMEDIATE, intermediate_certificate_authority=pki.intermediate, **ttl))
+    create_template(client, admin, pki.template, pki.intermediate, **template)
+    return pki
+
+
+def issue(client: TestClient, admin: Headers, template: str, name: str = "www", **fields: Any) -> Response:
+    body = {"secret_type": "private_cert", "name": name, "certificate_template": template,
+            "common_name": "www.example.com"} | fields
+    return client.post(f"{V2}/secrets", json=body, headers=admin)
+
+
+def error_message(response: Response) -> str:
+    return response.json()["errors"][0]["message"]  # type: ignore[no-any-return]
+
+
+def error_field(response: Response) -> str | None:
+    return response.json()["errors"][0].get("target", {}).get("name")  # type: ignore[no-any-return]
+
+
+def cert_of(text: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(text.encode())
+
+
+def public_der(key: Any) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)  # type: ignore[no-any-return]
+
+
+def serial_of(colon_hex: str) -> int:
+    return int(colon_hex.replace(":", ""), 16)
+
+
+def ca_cert(client: TestClient, name: str) -> x509.Certificate:
+    r = client.get(f"{V2}/pki/{name}/ca")
+    assert r.status_code == 200, r.text
+    return x509.load_der_x509_certificate(r.content)
+
+
+def crl_of(client: TestClient, ca: str) -> x509.CertificateRevocationList:
+    r = client.get(f"{V2}/pki/{ca}/crl")
+    assert r.status_code == 200, r.text
+    return x509.load_der_x509_crl(r.content)
+
+
+def crl_number(crl: x509.CertificateRevocationList) -> int:
+    return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+
+def assert_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
+    cert.verify_directly_issued_by(issuer)  # raises when the signature or the names do not match
+
+
+def assert_in_crl(crl: x509.CertificateRevocationList, serial: int) -> None:
+    assert crl.get_revoked_certificate_by_serial_number(serial) is not None, f"serial {serial:x} is not on the CRL"
+
+
+def new_csr(common_name: str = "csr.example.com") -> tuple[ec.EllipticCurvePrivateKey, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, common_name)]))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def external_intermediate(client: TestClient, admin: Headers, name: str) -> dict[str, Any]:
+    return create_intermediate(client, admin, name, signing_method="external")
+
+
+def signed_elsewhere(client: TestClient, admin: Headers, signer: str, csr: str) -> str:
+    """A certificate for ``csr`` from another certkeeper root's sign_csr, followed by that root."""
+    answer = ok(action(client, admin, signer, SIGN_CSR, csr=csr, ttl="8760h"))
+    return answer["certificate"] + answer["issuing_ca"]
+
+
+# -- root CAs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("key_type", "key_bits", "key_class"), [("rsa", 2048, rsa.RSAPublicKey), ("ec", 384, ec.EllipticCurvePublicKey)])
+def test_root_ca_is_configured_with_a_self_signed_certificate(
+    client: TestClient, admin: Headers, key_type: str, key_bits: int, key_class: type
+) -> None:
+    created = create_root(client, admin, "root", key_type=key_type, key_bits=key_bits)
+    cert = cert_of(created["data"]["certificate"])
+    assert created["status"] == "configured"
+    assert isinstance(cert.public_key(), key_class)
+    assert_signed_by(cert, cert)
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+
+
+def test_no_configuration_route_returns_a_ca_private_key(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    bodies = [get_config(client, admin, n) for n in (pki.root, pki.intermediate, pki.template)]
+    external_intermediate(client, admin, "external")
+    bodies.append(get_config(client, admin, "external"))
+    bodies.append(ok(client.get(CONFIGS, headers=admin), 200))
+    _, csr = new_csr()
+    bodies.append(ok(action(client, admin, pki.root, SIGN_CSR, csr=csr, common_name="Other CA")))
+    create_root(client, admin, "other-root")
+    chain = signed_elsewhere(client, admin, "other-root", get_config(client, admin, "external")["data"]["csr"])
+    bodies.append(ok(action(client, admin, "external", SET_SIGNED, certificate=chain)))
+    bodies.append(ok(action(client, admin, pki.intermediate, ROTATE_CRL)))
+    bodies.append(ok(action(client, admin, pki.intermediate, ROTATE_INTERMEDIATE)))
+    bodies.append(ok(client.patch(f"{CONFIGS}/{pki.root}", json={"crl_expiry": "48h"}, headers=admin), 200))
+    bodies.append(ok(action(client, admin, pki.intermediate, REVOKE_CA)))
+    for body in bodies:
+        assert "PRIVATE KEY" not in str(body)
+        assert "key_payload" not in str(body)
+
+
+@pytest.mark.parametrize("missing", ["common_name", "max_ttl"])
+def test_root_ca_without_a_required_field_is_400_naming_it(client: TestClient, admin: Headers, missing: str) -> None:
+    body = {"config_type": ROOT_CA, "name": "root", "common_name": "Root CA", "max_ttl": ROOT_MAX_TTL, "key_type": "ec"}
+    del body[missing]
+    r = client.post(CONFIGS, json=body, headers=admin)
+    assert r.status_code == 400
+    assert error_field(r) == missing
+    assert missing in error_message(r)
+
+
+@pytest.mark.parametrize(("key_type", "key_bits"), [("rsa", 1024), ("ec", 521)])
+def test_root_ca_with_key_bits_not_allowed_for_its_key_type_is_400(
+    client: TestClient, admin: Headers, key_type: str, key_bits: int
+) -> None:
+    r = client.post(CONFIGS, headers=admin, json={
+        "config_type": ROOT_CA, "name": "root", "common_name": "Root CA", "max_ttl": ROOT_MAX_TTL,
+        "key_type": key_type, "key_bits": key_bits,
+    })
+    assert r.status_code == 400
+    assert error_field(r) == "key_bits"
+
+
+def test_configuration_name_already_taken_is_409(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "root")
+    r = client.post(CONFIGS, headers=admin, json={
+        "config_type": INTERMEDIATE_CA, "name": "root", "common_name": "Again", "max_ttl": "8760h",
+        "signing_method": "external", "key_type": "ec",
+    })
+    assert r.status_code == 409
+
+
+# -- internally signed intermediates -------------------------------------------
+
+
+def test_internal_intermediate_waits_for_its_issuer_to_sign_it(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "root")
+    created = create_intermediate(client, admin, "intermediate", issuer="root")
+    assert created["status"] == "signing_required"
+    assert "certificate" not in created["data"]
+
+
+def test_signed_intermediate_requires_a_certificate_template(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "root")
+    create_intermediate(client, admin, "intermediate", issuer="root")
+    answer = ok(action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="intermediate"))
+    stored = get_config(client, admin, "intermediate")
+    assert stored["status"] == "certificate_template_required"
+    assert stored["data"]["certificate"] == answer["certificate"]
+    assert_signed_by(cert_of(answer["certificate"]), ca_cert(client, "root"))
+
+
+def test_first_template_completes_the_intermediate(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    assert get_config(client, admin, pki.intermediate)["status"] == "configured"
+
+
+def test_intermediate_cannot_be_signed_by_a_ca_that_is_not_its_issuer(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "root")
+    create_root(client, admin, "other-root")
+    create_intermediate(client, admin, "intermediate", issuer="root")
+    r = action(client, admin, "other-root", SIGN_INTERMEDIATE, intermediate_certificate_authority="intermediate")
+    assert r.status_code == 400, r.text
+    assert get_config(client, admin, "intermediate")["status"] == "signing_required"
+
+
+def test_intermediate_cannot_outlive_its_issuer(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "root")
+    create_intermediate(client, admin, "intermediate", issuer="root")
+    r = action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="intermediate", ttl="87700h")
+    assert r.status_code == 400, r.text
+    assert error_field(r) == "ttl"
+    assert "expire after its issuer" in error_message(r)
+
+
+# -- externally signed intermediates ------------------------------------------
+
+
+def test_external_intermediate_shows_its_csr_until_signed(client: TestClient, admin: Headers) -> None:
+    created = external_intermediate(client, admin, "external")
+    csr = x509.load_pem_x509_csr(created["data"]["csr"].encode())
+    assert created["status"] == "signed_certificate_required"
+    assert csr.is_signature_valid
+
+
+def test_external_intermediate_accepts_a_certificate_signed_elsewhere(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "other-root")
+    csr = external_intermediate(client, admin, "external")["data"]["csr"]
+    ok(action(client, admin, "external", SET_SIGNED, certificate=signed_elsewhere(client, admin, "other-root", csr)))
+    stored = get_config(client, admin, "external")
+    assert stored["status"] == "certificate_template_required"
+    assert_signed_by(cert_of(stored["data"]["certificate"]), ca_cert(client, "other-root"))
+
+
+def test_externally_signed_intermediate_issues_certificates(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "other-root")
+    csr = external_intermediate(client, admin, "external")["data"]["csr"]
+    ok(action(client, admin, "external", SET_SIGNED, certificate=signed_elsewhere(client, admin, "other-root", csr)))
+    create_template(client, admin, "web", "external")
+    secret = ok(issue(client, admin, "web"))
+    assert_signed_by(cert_of(secret["certificate"]), ca_cert(client, "external"))
+    assert secret["ca_chain"][-1] == ca_cert(client, "other-root").public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_set_signed_with_a_certificate_for_another_key_is_400(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "other-root")
+    external_intermediate(client, admin, "external")
+    foreign_csr = external_intermediate(client, admin, "another")["data"]["csr"]
+    r = action(client, admin, "external", SET_SIGNED, certificate=signed_elsewhere(client, admin, "other-root", foreign_csr))
+    assert r.status_code == 400, r.text
+    assert get_config(client, admin, "external")["status"] == "signed_certificate_required"
+
+
+# -- certificate templates ----------------------------------------------------
+
+
+def test_template_on_a_root_ca_is_400(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "root")
+    r = client.post(CONFIGS, headers=admin, json={
+        "config_type": TEMPLATE, "name": "web", "certificate_authority": "root", "allowed_domains": ["example.com"],
+    })
+    assert r.status_code == 400
+    assert error_field(r) == "certificate_authority"
+
+
+def test_template_on_an_unknown_ca_is_404(client: TestClient, admin: Headers) -> None:
+    r = client.post(CONFIGS, headers=admin, json={
+        "config_type": TEMPLATE, "name": "web", "certificate_authority": "nowhere", "allowed_domains": ["example.com"],
+    })
+    assert r.status_code == 404
+
+
+def test_template_patch_applies_to_the_next_issuance(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    assert issue(client, admin, pki.template, common_name="api.example.org").status_code == 400
+    patched = ok(client.patch(f"{CONFIGS}/{pki.template}", json={"allowed_domains": ["example.org"]}, headers=admin), 200)
+    assert patched["allowed_domains"] == ["example.org"]
+    assert issue(client, admin, pki.template, common_name="api.example.org").status_code == 201
+
+
+def test_template_certificate_authority_cannot_be_patched(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    create_intermediate(client, admin, "other-intermediate", issuer=pki.root)
+    r = client.patch(f"{CONFIGS}/{pki.template}", json={"certificate_authority": "other-intermediate"}, headers=admin)
+    assert r.status_code == 400
+    assert error_field(r) == "certificate_authority"
+    assert get_config(client, admin, pki.template)["certificate_authority"] == pki.intermediate
+
+
+# -- private certificates -----------------------------------------------------
+
+
+def test_private_cert_answer_carries_certificate_key_and_chain(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    secret = ok(issue(client, admin, pki.template))
+    cert = cert_of(secret["certificate"])
+    key = serialization.load_pem_private_key(secret["private_key"].encode(), password=None)
+    assert public_der(key.public_key()) == public_der(cert.public_key())
+    assert_signed_by(cert, cert_of(secret["issuing_ca"]))
+    assert secret["ca_chain"] == [secret["issuing_ca"], get_config(client, admin, pki.root)["data"]["certificate"]]
+
+
+def test_private_cert_metadata_describes_its_certificate(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    secret = ok(issue(client, admin, pki.template, ttl="720h"))
+    cert = cert_of(secret["certificate"])
+    meta = ok(client.get(f"{V2}/secrets/{secret['id']}/metadata", headers=admin), 200)
+    assert meta["common_name"] == "www.example.com"
+    assert COLON_HEX.fullmatch(meta["serial_number"]) and serial_of(meta["serial_number"]) == cert.serial_number
+    assert meta["validity"]["not_after"] == meta["expiration_date"].replace(".000Z", "Z")
+    assert meta["expiration_date"].startswith(cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc >= timedelta(hours=720)
+    assert meta["issuer"] == cert.issuer.rfc4514_string()
+    assert meta["key_algorithm"] == "RSA2048"
+    assert meta["signing_algorithm"] == "SHA256-ECDSA"
+    assert (meta["certificate_authority"], meta["certificate_template"]) == (pki.intermediate, pki.template)
+
+
+def test_private_cert_ttl_beyond_the_template_max_ttl_is_400(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    r = issue(client, admin, pki.template, ttl="2161h")
+    assert r.status_code == 400
+    assert error_field(r) == "ttl"
+
+
+def test_private_cert_cannot_outlive_its_intermediate(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin, intermediate_ttl="240h")
+    r = issue(client, admin, pki.template, ttl="720h")
+    assert r.status_code == 400
+    assert error_field(r) == "ttl"
+    assert "outlive its issuing CA" in error_message(r)
+
+
+def test_private_cert_from_a_csr_stores_no_private_key(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    key, csr = new_csr("csr.example.com")
+    created = ok(issue(client, admin, pki.template, common_name=None, csr=csr))
+    stored = ok(client.get(f"{V2}/secrets/{created['id']}", headers=admin), 200)
+    assert "private_key" not in created and "private_key" not in stored
+    assert public_der(cert_of(stored["certificate"]).public_key()) == public_der(key.public_key())
+
+
+def test_template_allowed_secret_groups_refuses_other_groups(client: TestClient, admin: Headers) -> None:
+    group = ok(client.post(f"{V2}/secret_groups", json={"name": "pki-team"}, headers=admin))
+    pki = build_pki(client, admin, allowed_secret_groups=group["id"])
+    refused = issue(client, admin, pki.template, name="outside")
+    assert refused.status_code == 403
+    assert "pki-team" not in error_message(refused) and "default" in error_message(refused)
+    assert issue(client, admin, pki.template, name="inside", secret_group_id=group["id"]).status_code == 201
+
+
+@pytest.mark.parametrize(("fields", "rule"), [
+    ({"common_name": "www.evil.com"}, "allowed_domains=example.com"),
+    ({"alt_names": ["*.example.com"]}, "allow_wildcard_certificates=false"),
+    ({"ip_sans": "10.0.0.1"}, "allow_ip_sans=false"),
+    ({"uri_sans": "spiffe://example.com/web"}, "allowed_uri_sans is empty"),
+])
+def test_template_name_rule_violation_is_400_naming_the_rule(
+    client: TestClient, admin: Headers, fields: dict[str, Any], rule: str
+) -> None:
+    pki = build_pki(client, admin, allow_wildcard_certificates=False, allow_ip_sans=False)
+    r = issue(client, admin, pki.template, **fields)
+    assert r.status_code == 400
+    assert rule in error_message(r)
+    assert f"template '{pki.template}'" in error_message(r)
+
+
+def test_rotation_issues_a_new_certificate_with_a_new_serial_and_key(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    first = ok(issue(client, admin, pki.template))
+    ok(client.post(f"{V2}/secrets/{first['id']}/versions", json={}, headers=admin))
+    current = ok(client.get(f"{V2}/secrets/{first['id']}/versions/current", headers=admin), 200)
+    assert cert_of(current["certificate"]).serial_number != cert_of(first["certificate"]).serial_number
+    assert current["private_key"] != first["private_key"]
+    assert_signed_by(cert_of(current["certificate"]), ca_cert(client, pki.intermediate))
+
+
+def test_rotation_keeps_the_previous_certificate_readable(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    first = ok(issue(client, admin, pki.template))
+    ok(client.post(f"{V2}/secrets/{first['id']}/versions", json={}, headers=admin))
+    previous = ok(client.get(f"{V2}/secrets/{first['id']}/versions/previous", headers=admin), 200)
+    assert (previous["certificate"], previous["private_key"]) == (first["certificate"], first["private_key"])
+
+
+def test_revoking_a_private_cert_answers_the_revocation_time(
+    client: TestClient, admin: Headers, clock: FakeClock
+) -> None:
+    pki = build_pki(client, admin)
+    secret = ok(issue(client, admin, pki.template))
+    clock.advance(days=1)
+    answer = ok(client.post(f"{V2}/secrets/{secret['id']}/actions", json={"action_type": REVOKE_CERT}, headers=admin))
+    assert answer["revocation_time_seconds"] == int(clock.now.timestamp())
+
+
+def test_revoked_private_cert_is_on_its_intermediates_crl(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    secret = ok(issue(client, admin, pki.template))
+    ok(client.post(f"{V2}/secrets/{secret['id']}/actions", json={"action_type": REVOKE_CERT}, headers=admin))
+    crl = crl_of(client, pki.intermediate)
+    assert_in_crl(crl, cert_of(secret["certificate"]).serial_number)
+    assert crl.is_signature_valid(ca_cert(client, pki.intermediate).public_key())  # type: ignore[arg-type]
+
+
+def test_revoking_a_private_cert_twice_is_409(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    secret = ok(issue(client, admin, pki.template))
+    ok(client.post(f"{V2}/secrets/{secret['id']}/actions", json={"action_type": REVOKE_CERT}, headers=admin))
+    r = client.post(f"{V2}/secrets/{secret['id']}/actions", json={"action_type": REVOKE_CERT}, headers=admin)
+    assert r.status_code == 409
+
+
+def test_version_action_revokes_only_that_versions_certificate(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    first = ok(issue(client, admin, pki.template))
+    ok(client.post(f"{V2}/secrets/{first['id']}/versions", json={}, headers=admin))
+    current = ok(client.get(f"{V2}/secrets/{first['id']}/versions/current", headers=admin), 200)
+    answer = ok(client.post(f"{V2}/secrets/{first['id']}/versions/previous/actions", json={"action_type": REVOKE_CERT}, headers=admin))
+    crl = crl_of(client, pki.intermediate)
+    assert "revocation_time_seconds" in answer
+    assert_in_crl(crl, cert_of(first["certificate"]).serial_number)
+    assert crl.get_revoked_certificate_by_serial_number(cert_of(current["certificate"]).serial_number) is None
+
+
+def test_rotate_crl_bumps_the_crl_number(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    before = crl_number(crl_of(client, pki.intermediate))
+    ok(action(client, admin, pki.intermediate, ROTATE_CRL))
+    assert crl_number(crl_of(client, pki.intermediate)) == before + 1
+
+
+def test_crl_disable_serves_a_signed_empty_crl(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    secret = ok(issue(client, admin, pki.template))
+    ok(client.post(f"{V2}/secrets/{secret['id']}/actions", json={"action_type": REVOKE_CERT}, headers=admin))
+    ok(client.patch(f"{CONFIGS}/{pki.intermediate}", json={"crl_disable": True}, headers=admin), 200)
+    crl = crl_of(client, pki.intermediate)
+    assert len(crl) == 0
+    assert crl.is_signature_valid(ca_cert(client, pki.intermediate).public_key())  # type: ignore[arg-type]
+
+
+def test_revoked_intermediate_is_on_its_roots_crl(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    answer = ok(action(client, admin, pki.intermediate, REVOKE_CA))
+    assert "revocation_time_seconds" in answer
+    assert get_config(client, admin, pki.intermediate)["status"] == "revoked"
+    assert_in_crl(crl_of(client, pki.root), ca_cert(client, pki.intermediate).serial_number)
+
+
+def test_revoked_intermediate_issues_no_more_certificates(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    ok(action(client, admin, pki.intermediate, REVOKE_CA))
+    assert issue(client, admin, pki.template).status_code == 409
+
+
+# -- deleting configurations ----------------------------------------------------
+
+
+def test_ca_used_by_a_template_cannot_be_deleted(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    r = client.delete(f"{CONFIGS}/{pki.intermediate}", headers=admin)
+    assert r.status_code == 409
+    assert pki.template in error_message(r)
+
+
+def test_template_used_by_a_private_cert_cannot_be_deleted(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    ok(issue(client, admin, pki.template))
+    assert client.delete(f"{CONFIGS}/{pki.template}", headers=admin).status_code == 409
+
+
+def test_template_can_be_deleted_once_its_certificates_are_gone(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    secret = ok(issue(client, admin, pki.template))
+    assert client.delete(f"{V2}/secrets/{secret['id']}", headers=admin).status_code == 204
+    assert client.delete(f"{CONFIGS}/{pki.template}", headers=admin).status_code == 204
+    assert client.get(f"{CONFIGS}/{pki.template}", headers=admin).status_code == 404
+
+
+# -- public CA and CRL downloads ------------------------------------------------
+
+
+def test_ca_certificate_downloads_need_no_token(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    stored = get_config(client, admin, pki.intermediate)["data"]
+    der = client.get(f"{V2}/pki/{pki.intermediate}/ca")
+    assert x509.load_der_x509_certificate(der.content) == cert_of(stored["certificate"])
+    assert client.get(f"{V2}/pki/{pki.intermediate}/ca.pem").text == stored["certificate"]
+    chain = x509.load_pem_x509_certificates(client.get(f"{V2}/pki/{pki.intermediate}/ca_chain").content)
+    assert chain == [cert_of(pem) for pem in stored["ca_chain"]] and len(chain) == 2
+
+
+def test_crl_downloads_need_no_token(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    der = x509.load_der_x509_crl(client.get(f"{V2}/pki/{pki.root}/crl").content)
+    pem = x509.load_pem_x509_crl(client.get(f"{V2}/pki/{pki.root}/crl.pem").content)
+    assert der == pem
+    assert der.is_signature_valid(ca_cert(client, pki.root).public_key())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("download", ["ca", "ca.pem", "ca_chain", "crl", "crl.pem"])
+def test_download_for_an_unknown_ca_is_404(client: TestClient, download: str) -> None:
+    assert client.get(f"{V2}/pki/nowhere/{download}").status_code == 404
+
+
+@pytest.mark.parametrize("download", ["ca", "ca.pem", "ca_chain", "crl", "crl.pem"])
+def test_download_for_an_unsigned_intermediate_is_404(client: TestClient, admin: Headers, download: str) -> None:
+    external_intermediate(client, admin, "external")
+    assert client.get(f"{V2}/pki/external/{download}").status_code == 404
+
+
+# -- listing and reading configurations ------------------------------------------
+
+
+def test_list_configurations_pages_through_all_of_them(client: TestClient, admin: Headers) -> None:
+    for name in ("root-a", "root-b", "root-c"):
+        create_root(client, admin, name)
+    first = ok(client.get(CONFIGS, params={"limit": 2}, headers=admin), 200)
+    second = ok(client.get(CONFIGS, params={"limit": 2, "offset": 2}, headers=admin), 200)
+    names = [c["name"] for c in first["configurations"] + second["configurations"]]
+    assert first["total_count"] == 3 and "next" in first and "previous" in second
+    assert sorted(names) == ["root-a", "root-b", "root-c"]
+
+
+def test_get_with_another_accepted_configuration_type_is_404(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "root")
+    r = client.get(f"{CONFIGS}/root", headers=admin | {"X-Sm-Accept-Configuration-Type": TEMPLATE})
+    assert r.status_code == 404
+
+
+def test_get_with_the_matching_accepted_configuration_type_answers(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "root")
+    r = client.get(f"{CONFIGS}/root", headers=admin | {"X-Sm-Accept-Configuration-Type": ROOT_CA})
+    assert r.status_code == 200
