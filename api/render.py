@@ -8,7 +8,7 @@ from typing import Any
 from lifecycle.configurations import ConfigView
 from lifecycle.core import Core
 from lifecycle.locks import SecretLocks
-from lifecycle.records import ConfigRecord, GroupRecord, LockRecord, SecretRecord
+from lifecycle.records import ConfigRecord, GroupRecord, LockRecord, SecretRecord, TaskRecord
 from lifecycle.secrets import SecretView
 from lifecycle.types import handler_for
 from lifecycle.version_ops import VersionView
@@ -186,4 +186,27 @@ def configuration(view: ConfigView) -> dict[str, Any]:
     body = {k: v for k, v in view.config.attributes.items() if k != "expiration_date"} | configuration_metadata(view.config)
     if view.data is not None:
         body["data"] = view.data
+    return body
+
+
+def task(record: TaskRecord) -> dict[str, Any]:
+    """The contract's SecretTask, plus certkeeper's attempts, next attempt and last error."""
+    body: dict[str, Any] = {
+        "id": record.id,
+        "type": record.kind,
+        "status": record.status,
+        "trigger": record.trigger,
+        "secret_id": record.secret_id,
+        "created_by": record.created_by,
+        "updated_by": record.lease_owner or record.created_by,
+        "creation_date": ts(record.created_at),
+        "last_update_date": ts(record.updated_at),
+        "attempts": record.attempts,
+    }
+    if record.status == "queued":
+        body["next_attempt_date"] = ts(record.run_after)
+    if record.result and record.result.get("version_id"):
+        body["secret_version_id"] = record.result["version_id"]
+    if record.last_error_code:
+        body["errors"] = [{"code": record.last_error_code, "description": record.last_error or ""}]
     return body

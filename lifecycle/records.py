@@ -128,3 +128,24 @@ class RevocationRecord:
     serial: str
     revoked_at: datetime
     secret_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    id: str
+    secret_id: str | None
+    kind: str
+    trigger: str
+    status: str
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    attempts: int
+    run_after: datetime
+    lease_owner: str | None
+    lease_expires: datetime | None
+    fence: int
+    last_error_code: str | None
+    last_error: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime

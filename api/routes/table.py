@@ -6,7 +6,7 @@ Read this to learn the whole API. Only rows with role None answer without a toke
 from __future__ import annotations
 
 from api.endpoint import Endpoint
-from api.routes import actions, configurations, groups, health, locks, openapi, pki_public, secrets, versions
+from api.routes import actions, configurations, groups, health, locks, openapi, pki_public, secrets, tasks, versions
 from api.schemas import configurations as c
 from api.schemas import secrets as s
 from lifecycle.vocabulary import Role
@@ -51,6 +51,8 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("DELETE", VERSION + "/secret_data", versions.delete_version_data, M, "Erase a version's data", "version.delete_data", status=204),
     Endpoint("POST", SECRET + "/actions", actions.secret_action, W, "Run a secret action (revoke a private certificate)", "secret.action", c.SecretAction, 201),
     Endpoint("POST", VERSION + "/actions", actions.version_action, W, "Run a version action (revoke its certificate)", "version.action", c.SecretAction, 201),
+    Endpoint("GET", V2 + "/secrets/{secret_id}/tasks", tasks.list_tasks, R, "List a secret's tasks (orders, rotations)"),
+    Endpoint("GET", V2 + "/secrets/{secret_id}/tasks/{id}", tasks.get_task, R, "Get one of a secret's tasks"),
     # configurations: private CAs and certificate templates
     Endpoint("POST", V2 + "/configurations", configurations.create_configuration, M, "Create a configuration", "configuration.create", c.ConfigurationPrototype, 201),
     Endpoint("GET", V2 + "/configurations", configurations.list_configurations, R, "List configurations"),

@@ -210,3 +210,30 @@ revocations = Table(
     Column("secret_id", ID, nullable=True),
     PrimaryKeyConstraint("ca_name", "serial", name="pk_revocations"),
 )
+
+# Background work: ACME orders, scheduled rotations. A worker claims a row by taking
+# its lease; `fence` grows at every claim, so a write from a worker whose lease
+# expired (and whose task someone else now runs) matches no row and is rejected.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("secret_id", ID, nullable=True),
+    Column("kind", String(48), nullable=False),
+    Column("trigger", String(48), nullable=False),
+    Column("status", String(24), nullable=False),  # queued | processing | waiting | succeeded | failed
+    Column("params", JSON, nullable=False),  # never secret
+    Column("result", JSON, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("run_after", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires", UTCDateTime, nullable=True),
+    Column("fence", Integer, nullable=False),
+    Column("last_error_code", String(96), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_tasks_due", "status", "run_after"),
+    Index("ix_tasks_secret", "secret_id"),
+)

@@ -37,6 +37,7 @@ from lifecycle.records import (
     LockRecord,
     RevocationRecord,
     SecretRecord,
+    TaskRecord,
     TokenRecord,
     VersionRecord,
 )
@@ -191,7 +192,7 @@ class Tx:
     def delete_secret(self, secret_id: str) -> None:
         # Children first: SQLite enforces ON DELETE CASCADE only with the pragma on,
         # and explicit order keeps both backends identical.
-        for table in (t.locks, t.version_stages, t.secret_labels, t.secret_versions):
+        for table in (t.locks, t.version_stages, t.secret_labels, t.secret_versions, t.tasks):
             self._c.execute(delete(table).where(table.c.secret_id == secret_id))
         self._c.execute(delete(t.secrets).where(t.secrets.c.id == secret_id))
 
@@ -387,6 +388,50 @@ class Tx:
         r = t.revocations.c
         q = select(t.revocations).where(r.ca_name == ca_name).order_by(r.revoked_at, r.serial)
         return [_record(RevocationRecord, row) for row in self._c.execute(q)]
+
+    # -- tasks --------------------------------------------------------------
+    def insert_task(self, task: TaskRecord) -> None:
+        self._insert(t.tasks, asdict(task), "task id collision")
+
+    def get_task(self, task_id: str) -> TaskRecord | None:
+        row = self._c.execute(select(t.tasks).where(t.tasks.c.id == task_id)).first()
+        return _record(TaskRecord, row) if row else None
+
+    def list_tasks(self, secret_id: str, limit: int = 100) -> list[TaskRecord]:
+        k = t.tasks.c
+        q = select(t.tasks).where(k.secret_id == secret_id).order_by(k.created_at.desc(), k.id).limit(limit)
+        return [_record(TaskRecord, r) for r in self._c.execute(q)]
+
+    def due_tasks(self, now: datetime, limit: int, kinds: Sequence[str] | None = None) -> list[TaskRecord]:
+        """Runnable tasks: queued and due, or processing with an expired lease. Rows are
+        locked with SKIP LOCKED on PostgreSQL, so concurrent claimers never share one."""
+        k = t.tasks.c
+        runnable = or_(
+            and_(k.status == "queued", k.run_after <= now),
+            and_(k.status == "processing", k.lease_expires < now),
+        )
+        q = select(t.tasks).where(runnable).order_by(k.run_after, k.id).limit(limit)
+        if kinds:
+            q = q.where(k.kind.in_(list(kinds)))
+        if self._for_update:
+            q = q.with_for_update(skip_locked=True)
+        return [_record(TaskRecord, r) for r in self._c.execute(q)]
+
+    def update_task(self, task_id: str, *, expect_fence: int | None = None, **changes: Any) -> bool:
+        """Update a task; with ``expect_fence``, only while that fence still holds. True if a row changed."""
+        k = t.tasks.c
+        q = update(t.tasks).where(k.id == task_id)
+        if expect_fence is not None:
+            q = q.where(k.fence == expect_fence)
+        return bool(self._c.execute(q.values(**changes)).rowcount)
+
+    def active_task(self, secret_id: str, kinds: Sequence[str]) -> TaskRecord | None:
+        k = t.tasks.c
+        q = select(t.tasks).where(
+            k.secret_id == secret_id, k.kind.in_(list(kinds)), k.status.in_(["queued", "processing", "waiting"])
+        )
+        row = self._c.execute(q.limit(1)).first()
+        return _record(TaskRecord, row) if row else None
 
     # -- audit ------------------------------------------------------------
     def insert_audit(self, event: AuditRecord) -> None:

@@ -1,0 +1,77 @@
+"""Workers: claim due tasks and run the handler registered for each task kind.
+
+In-process worker threads serve the default deployment; `run_due` is the same loop
+body, called directly by tests and by `certkeeper worker` processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from lifecycle import tasks
+from lifecycle.core import Core
+from lifecycle.errors import CertkeeperError
+
+log = logging.getLogger("certkeeper.workers")
+
+Handler = Callable[[Core, tasks.Claimed], None]
+POLL_INTERVAL_S = 1.0
+
+
+def run_due(core: Core, handlers: Mapping[str, Handler], *, owner: str | None = None, limit: int = 10,
+            lease: timedelta = tasks.DEFAULT_LEASE) -> int:
+    """Claim and run up to ``limit`` due tasks; returns how many ran. A handler records its
+    own outcome (tasks.succeed / fail / wait) in the transaction that applies its effect;
+    an exception it lets out is recorded as a failure to retry."""
+    owner = owner or f"worker-{uuid.uuid4().hex[:8]}"
+    claimed = tasks.claim(core.store, owner, core.clock(), limit=limit, lease=lease, kinds=list(handlers))
+    for item in claimed:
+        try:
+            handlers[item.task.kind](core, item)
+        except tasks.StaleLease:
+            log.warning("task %s: lease lost to another worker; result discarded", item.task.id)
+        except Exception as exc:  # the task must not stay claimed until its lease runs out
+            code = getattr(exc, "code", None) or type(exc).__name__
+            message = exc.message if isinstance(exc, CertkeeperError) else f"unexpected {type(exc).__name__}"
+            log.error("task %s (%s) failed: %s", item.task.id, item.task.kind, code)
+            try:
+                with core.store.transaction() as tx:
+                    tasks.fail(tx, item, core.clock(), str(code), message, retry=True)
+            except tasks.StaleLease:
+                pass
+    return len(claimed)
+
+
+class WorkerPool:
+    """Background threads running `run_due` until stopped."""
+
+    def __init__(self, core: Core, handlers: Mapping[str, Handler], *, threads: int = 2,
+                 poll_interval: float = POLL_INTERVAL_S) -> None:
+        self._core, self._handlers, self._poll = core, handlers, poll_interval
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, name=f"certkeeper-worker-{i}", daemon=True)
+                         for i in range(threads)]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _loop(self) -> None:
+        owner = f"{threading.current_thread().name}-{uuid.uuid4().hex[:6]}"
+        while not self._stop.is_set():
+            try:
+                ran = run_due(self._core, self._handlers, owner=owner)
+            except CertkeeperError as exc:
+                log.error("worker %s: %s", owner, exc.message)
+                ran = 0
+            if not ran:
+                self._stop.wait(self._poll)

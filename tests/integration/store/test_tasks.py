@@ -1,0 +1,78 @@
+"""Tasks with leases on both backends: exclusive claims, lease expiry, fenced writes, backoff."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from fixtures.clock import FakeClock
+from lifecycle import tasks, workers
+from lifecycle.core import Core
+
+
+def _enqueue(core: Core, n: int = 1, kind: str = "demo") -> list[str]:
+    now = core.clock()
+    with core.store.transaction() as tx:
+        return [tasks.new_task(tx, kind=kind, trigger="test", secret_id=None, params={"i": i}, created_by="t", now=now).id
+                for i in range(n)]
+
+
+def test_concurrent_claimers_never_share_a_task(core: Core) -> None:
+    ids = _enqueue(core, 40)
+    with ThreadPoolExecutor(4) as pool:
+        batches = list(pool.map(lambda i: tasks.claim(core.store, f"w{i}", core.clock(), limit=40), range(4)))
+    claimed = [c.task.id for batch in batches for c in batch]
+    assert sorted(claimed) == sorted(ids)  # every task once, none twice
+
+
+def test_expired_lease_is_claimed_again_and_the_late_write_is_rejected(core: Core, clock: FakeClock) -> None:
+    _enqueue(core)
+    first = tasks.claim(core.store, "dead-worker", clock(), lease=timedelta(minutes=1))[0]
+    assert tasks.claim(core.store, "other", clock()) == []  # leased: nobody else gets it
+    clock.advance(minutes=2)
+    second = tasks.claim(core.store, "live-worker", clock())[0]
+    assert second.task.id == first.task.id and second.fence == first.fence + 1 and second.task.attempts == 2
+    with pytest.raises(tasks.StaleLease):
+        with core.store.transaction() as tx:
+            tasks.succeed(tx, first, clock(), {"from": "dead"})
+    with core.store.transaction() as tx:
+        tasks.succeed(tx, second, clock(), {"from": "live"})
+    with core.store.reader() as tx:
+        done = tx.get_task(first.task.id)
+    assert done is not None and done.status == "succeeded" and done.result == {"from": "live"}
+
+
+def test_failure_backs_off_and_is_visible(core: Core, clock: FakeClock) -> None:
+    _enqueue(core)
+    claimed = tasks.claim(core.store, "w", clock())[0]
+    with core.store.transaction() as tx:
+        next_at = tasks.fail(tx, claimed, clock(), "unauthorized", "TXT not found", retry=True, rng=random.Random(1))
+    assert next_at is not None and timedelta(seconds=24) <= next_at - clock() <= timedelta(seconds=36)
+    assert tasks.claim(core.store, "w", clock()) == []  # not due yet
+    clock.now = next_at
+    again = tasks.claim(core.store, "w", clock())[0]
+    assert again.task.last_error_code == "unauthorized" and again.task.attempts == 2
+
+
+def test_backoff_grows_and_is_capped_at_a_day() -> None:
+    now = FakeClock()()
+    rng = random.Random(7)
+    delays = [tasks.retry_at(n, now, rng) - now for n in range(1, 30)]
+    assert delays[1] > delays[0] and delays[5] > delays[4]
+    assert max(delays) <= tasks.BACKOFF_CAP * (1 + tasks.JITTER)
+
+
+def test_run_due_records_an_escaping_exception_as_a_retry(core: Core) -> None:
+    (task_id,) = _enqueue(core)
+
+    def broken(core: Core, claimed: tasks.Claimed) -> None:
+        raise RuntimeError("boom with a value that must not be stored")
+
+    assert workers.run_due(core, {"demo": broken}) == 1
+    with core.store.reader() as tx:
+        task = tx.get_task(task_id)
+    assert task is not None and task.status == "queued" and task.last_error_code == "RuntimeError"
+    assert "must not be stored" not in (task.last_error or "")
