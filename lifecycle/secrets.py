@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lifecycle import audit, versions
+from lifecycle import audit, rotation, versions
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, InvalidInput, Locked, NotFound
 from lifecycle.records import SecretRecord, VersionRecord
@@ -184,7 +184,7 @@ def _create(
             downloaded=False,
             versions_total=1,
             locks_total=0,
-            next_rotation_date=None,
+            next_rotation_date=_next_rotation(handler, material.attributes or {}, now, now),
             client_request_token=token_key,
             request_fingerprint=core.keyring.fingerprint(source) if token_key else None,
         )
@@ -290,6 +290,9 @@ def update_metadata(core: Core, actor: Actor, secret_id: str, patch: dict[str, A
         if typed:
             ctx = HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id)
             changes["attributes"] = handler.patch(secret.attributes, typed, ctx)
+            if "rotation" in typed:
+                last = versions.resolve(tx, secret.id, "current").created_at
+                changes["next_rotation_date"] = _next_rotation(handler, changes["attributes"], last, now)
         if changes:
             changes["updated_at"] = now
             tx.update_secret(secret.id, **changes)
@@ -297,6 +300,12 @@ def update_metadata(core: Core, actor: Actor, secret_id: str, patch: dict[str, A
         updated = tx.get_secret(secret.id)
     assert updated is not None
     return SecretView(updated, effective_state(updated, now))
+
+
+def _next_rotation(handler: Any, attributes: dict[str, Any], last_rotation: datetime, now: datetime) -> datetime | None:
+    if not handler.rotatable:
+        return None
+    return rotation.next_rotation_date(attributes.get("rotation"), last_rotation, now)
 
 
 def _require_str(patch: dict[str, Any], key: str) -> str:

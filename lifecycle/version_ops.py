@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lifecycle import audit, versions
+from lifecycle import audit, rotation, versions
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, InvalidInput, Locked
 from lifecycle.records import SecretRecord, VersionRecord
@@ -94,8 +94,12 @@ def create_version(
         changes: dict[str, Any] = {"versions_total": kept, "updated_at": now, "state": State.ACTIVE}
         if custom_metadata is not None:
             changes["custom_metadata"] = custom_metadata
-        if material.attributes is not None:
-            changes["attributes"] = material.attributes
+        attributes = material.attributes if material.attributes is not None else dict(secret.attributes)
+        if handler.rotatable and "rotation" in attributes:
+            attributes["rotation"] = rotation.after_rotation(attributes["rotation"])
+            changes["next_rotation_date"] = rotation.next_rotation_date(attributes["rotation"], now, now)
+        if attributes != secret.attributes:
+            changes["attributes"] = attributes
         if material.expiration_date is not None:
             changes["expiration_date"] = material.expiration_date
         tx.update_secret(secret.id, **changes, locks_total=tx.count_locks(secret.id))

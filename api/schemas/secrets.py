@@ -26,6 +26,12 @@ class RotationPolicy(Strict):
     auto_rotate: StrictBool = False
     interval: int | None = None
     unit: StrictStr | None = None
+    # certkeeper extensions
+    schedule: StrictStr | None = None
+    window: StrictStr | StrictInt | None = None
+    rotate_immediately: StrictBool | None = None
+    rotate_keys: StrictBool | None = None
+    renew_before: StrictStr | StrictInt | None = None
 
 
 class PasswordGenerationPolicy(Strict):

@@ -7,6 +7,7 @@ from typing import Any
 from lifecycle import passwords
 from lifecycle.errors import InvalidInput, PayloadTooLarge
 from lifecycle.rules import json_size
+from lifecycle.rotation import DEFAULT_ROTATION, rotation_policy
 from lifecycle.types.base import HandlerContext, Material
 from lifecycle.vocabulary import SecretType
 
@@ -102,34 +103,6 @@ class KeyValue:
 
     def metadata(self, attributes: dict[str, Any]) -> dict[str, Any]:
         return {}
-
-
-DEFAULT_ROTATION = {"auto_rotate": False}
-# Interval bounds per unit: at least four hours (a fleet of rotations must not thrash)
-# and at most 24 months, as the contract bounds user credentials.
-ROTATION_BOUNDS = {"hour": (4, 24 * 730), "day": (1, 730), "month": (1, 24)}
-ROTATION_UNITS = tuple(ROTATION_BOUNDS)
-
-
-def rotation_policy(value: Any) -> dict[str, Any]:
-    """The contract's {auto_rotate, interval, unit}; the scheduler acting on it comes later."""
-    if not isinstance(value, dict):
-        raise InvalidInput("rotation: must be an object", field="rotation")
-    auto = value.get("auto_rotate", False)
-    if not isinstance(auto, bool):
-        raise InvalidInput("rotation.auto_rotate: must be true or false", field="rotation.auto_rotate")
-    policy: dict[str, Any] = {"auto_rotate": auto}
-    interval, unit = value.get("interval"), value.get("unit")
-    if interval is not None or unit is not None or auto:
-        if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
-            raise InvalidInput("rotation.interval: must be a positive integer", field="rotation.interval")
-        if unit not in ROTATION_UNITS:
-            raise InvalidInput(f"rotation.unit: must be one of {', '.join(ROTATION_UNITS)}", field="rotation.unit")
-        low, high = ROTATION_BOUNDS[unit]
-        if not low <= interval <= high:
-            raise InvalidInput(f"rotation.interval: must be from {low} to {high} when unit is {unit}", field="rotation.interval")
-        policy |= {"interval": interval, "unit": unit}
-    return policy
 
 
 class UsernamePassword:

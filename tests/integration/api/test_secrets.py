@@ -177,3 +177,21 @@ def test_username_password_rotation_keeps_the_username(client, admin) -> None:  
     assert "username" not in client.get(f"/api/v2/secrets/{created['id']}/metadata", headers=admin).json()
     version = client.post(f"/api/v2/secrets/{created['id']}/versions", headers=admin, json={}).json()
     assert version["username"] == "svc-user" and version["password"] != created["password"]
+
+
+def test_next_rotation_date_follows_the_policy_and_every_rotation(client, admin, clock) -> None:  # type: ignore[no-untyped-def]
+    created = _create(client, admin, secret_type="username_password", name="rotating", username="u",
+                      rotation={"auto_rotate": True, "interval": 30, "unit": "day"}).json()
+    assert created["next_rotation_date"] == "2026-01-31T12:00:00.000Z"
+    clock.advance(days=10)
+    client.post(f"/api/v2/secrets/{created['id']}/versions", headers=admin, json={})  # a manual rotation counts
+    meta = client.get(f"/api/v2/secrets/{created['id']}/metadata", headers=admin).json()
+    assert meta["next_rotation_date"] == "2026-02-10T12:00:00.000Z"
+    patched = client.patch(f"/api/v2/secrets/{created['id']}/metadata", headers=admin,
+                           json={"rotation": {"auto_rotate": True, "schedule": "cron(0 3 * * ? *)"}}).json()
+    assert patched["next_rotation_date"] == "2026-01-12T03:00:00.000Z"
+    bad = client.patch(f"/api/v2/secrets/{created['id']}/metadata", headers=admin,
+                       json={"rotation": {"auto_rotate": True, "schedule": "cron(0 */1 * * ? *)"}})
+    assert bad.status_code == 400 and "minimum interval" in bad.json()["errors"][0]["message"]
+    off = client.patch(f"/api/v2/secrets/{created['id']}/metadata", headers=admin, json={"rotation": {"auto_rotate": False}}).json()
+    assert "next_rotation_date" not in off
