@@ -91,6 +91,8 @@ def version_metadata(view: VersionView) -> dict[str, Any]:
     }
     if view.alias:
         body["alias"] = view.alias
+    if view.stages:
+        body["version_stages"] = list(view.stages)  # certkeeper extension: every label on the version
     handler = handler_for(s.secret_type)
     if handler.has_expiration and s.expiration_date is not None:
         body["expiration_date"] = ts(s.expiration_date)

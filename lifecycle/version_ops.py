@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lifecycle import audit, rotation, versions
+from lifecycle import audit, rotation, tasks, versions
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, InvalidInput, Locked
 from lifecycle.records import SecretRecord, VersionRecord
@@ -24,6 +24,8 @@ class VersionView:
     version: VersionRecord
     alias: str | None
     data: dict[str, Any] | None = None
+    stages: tuple[str, ...] = ()
+    task_id: str | None = None
 
 
 def create_version(
@@ -35,6 +37,9 @@ def create_version(
     custom_metadata: dict[str, Any] | None = None,
     version_custom_metadata: dict[str, Any] | None = None,
     client_request_token: str | None = None,
+    version_stages: list[str] | None = None,
+    auto_rotated: bool = False,
+    rotation_trigger: str | None = None,
 ) -> VersionView:
     """A new version of the secret's data; it becomes `current`, the old current `previous`.
 
@@ -47,7 +52,8 @@ def create_version(
     check_metadata(version_custom_metadata or {}, "version_custom_metadata")
     now = core.clock()
     source = json.dumps(
-        {"fields": fields, "custom_metadata": custom_metadata, "version_custom_metadata": version_custom_metadata},
+        {"fields": fields, "custom_metadata": custom_metadata, "version_custom_metadata": version_custom_metadata,
+         "version_stages": version_stages},
         sort_keys=True, separators=(",", ":"), default=str,
     ).encode()
     with core.store.transaction() as tx:
@@ -68,7 +74,9 @@ def create_version(
                     stages = tx.get_stages(secret.id)
                     data = versions.open_data(core, existing) if existing.payload_available else None
                     audit.record(tx, actor, now, "secret.create_version_replayed", f"secret:{secret.id}/version:{existing.id}")
-                    return VersionView(secret, existing, versions.alias_of(stages, existing.id), data)
+                    task = _task_of(tx, secret.id, existing.id)
+                    return VersionView(secret, existing, versions.alias_of(stages, existing.id), data,
+                                       _labels(stages, existing.id), task)
                 raise Conflict(
                     "client_request_token: already used for a version with different data",
                     field="client_request_token",
@@ -90,12 +98,21 @@ def create_version(
             custom_metadata=version_custom_metadata or {}, attributes=material.version_attributes,
             client_request_token=client_request_token,
             request_fingerprint=core.keyring.fingerprint(source) if client_request_token else None,
+            version_stages=version_stages, auto_rotated=auto_rotated,
         )
+        moved_current = version_stages is None or Stage.CURRENT in version_stages
+        task_id = None
+        if rotation_trigger:
+            task_id = tasks.new_task(
+                tx, kind="rotation", trigger=rotation_trigger, secret_id=secret.id, params={}, created_by=actor.principal,
+                now=now, status=tasks.SUCCEEDED,
+            ).id
+            tx.update_task(task_id, result={"version_id": version.id})
         changes: dict[str, Any] = {"versions_total": kept, "updated_at": now, "state": State.ACTIVE}
         if custom_metadata is not None:
             changes["custom_metadata"] = custom_metadata
         attributes = material.attributes if material.attributes is not None else dict(secret.attributes)
-        if handler.rotatable and "rotation" in attributes:
+        if handler.rotatable and "rotation" in attributes and moved_current:
             attributes["rotation"] = rotation.after_rotation(attributes["rotation"])
             changes["next_rotation_date"] = rotation.next_rotation_date(attributes["rotation"], now, now)
         if attributes != secret.attributes:
@@ -105,8 +122,20 @@ def create_version(
         tx.update_secret(secret.id, **changes, locks_total=tx.count_locks(secret.id))
         audit.record(tx, actor, now, "secret.create_version", f"secret:{secret.id}/version:{version.id}")
         updated = tx.get_secret(secret.id)
+        stages = tx.get_stages(secret.id)
     assert updated is not None
-    return VersionView(updated, version, Stage.CURRENT.value, data)
+    return VersionView(updated, version, versions.alias_of(stages, version.id), data, _labels(stages, version.id), task_id)
+
+
+def _task_of(tx: Any, secret_id: str, version_id: str) -> str | None:
+    for task in tx.list_tasks(secret_id):
+        if task.result and task.result.get("version_id") == version_id:
+            return str(task.id)
+    return None
+
+
+def _labels(stages: dict[str, str], version_id: str) -> tuple[str, ...]:
+    return tuple(sorted(stage for stage, vid in stages.items() if vid == version_id))
 
 
 def list_versions(core: Core, actor: Actor, secret_id: str) -> tuple[SecretRecord, list[VersionView]]:
@@ -114,7 +143,7 @@ def list_versions(core: Core, actor: Actor, secret_id: str) -> tuple[SecretRecor
         secret = load_secret(tx, actor, secret_id)
         stages = tx.get_stages(secret.id)
         rows = tx.list_versions(secret.id)
-    return secret, [VersionView(secret, v, versions.alias_of(stages, v.id)) for v in rows]
+    return secret, [VersionView(secret, v, versions.alias_of(stages, v.id), None, _labels(stages, v.id)) for v in rows]
 
 
 def get_version(core: Core, actor: Actor, secret_id: str, ref: str, *, with_payload: bool) -> VersionView:
@@ -124,7 +153,8 @@ def get_version(core: Core, actor: Actor, secret_id: str, ref: str, *, with_payl
         with core.store.reader() as tx:
             secret = load_secret(tx, actor, secret_id)
             version = versions.resolve(tx, secret.id, ref)
-            return VersionView(secret, version, versions.alias_of(tx.get_stages(secret.id), version.id))
+            stages = tx.get_stages(secret.id)
+            return VersionView(secret, version, versions.alias_of(stages, version.id), None, _labels(stages, version.id))
     with core.store.transaction() as tx:
         secret = load_secret(tx, actor, secret_id)
         version = versions.resolve(tx, secret.id, ref)
@@ -133,7 +163,8 @@ def get_version(core: Core, actor: Actor, secret_id: str, ref: str, *, with_payl
             tx.update_version(version.id, downloaded=True)
         tx.update_secret(secret.id, retrieved_at=now, downloaded=True)
         audit.record(tx, actor, now, "version.read_payload", f"secret:{secret.id}/version:{version.id}")
-        return VersionView(secret, version, versions.alias_of(tx.get_stages(secret.id), version.id), data)
+        stages = tx.get_stages(secret.id)
+        return VersionView(secret, version, versions.alias_of(stages, version.id), data, _labels(stages, version.id))
 
 
 def update_version_metadata(

@@ -5,13 +5,14 @@ for staged or locked versions)."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
 
 from lifecycle.core import Core
 from lifecycle.crypto import Sealed
-from lifecycle.errors import Locked, NotFound
+from lifecycle.errors import InvalidInput, Locked, NotFound
 from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.store import Tx
 from lifecycle.vocabulary import Stage
@@ -67,16 +68,25 @@ def add_version(
     attributes: dict[str, Any] | None = None,
     client_request_token: str | None = None,
     request_fingerprint: str | None = None,
+    version_stages: list[str] | None = None,
+    auto_rotated: bool = False,
 ) -> tuple[VersionRecord, int]:
-    """Store a new version as `current`, the old current as `previous`, then apply retention.
+    """Store a new version, then apply retention.
 
+    By default it becomes `current` and the old current `previous`. With
+    ``version_stages`` it gets those labels instead, and `current` moves only when
+    they include it (a pending version is registered elsewhere before promotion).
     Returns the version and the number of versions kept. Raises Locked when the
-    version that would lose its payload (the current `previous`) is locked.
-    Runs inside the caller's transaction.
+    version that would lose its payload (the current `previous`) is locked, and
+    InvalidInput for bad labels. Runs inside the caller's transaction.
     """
     stages = tx.get_stages(secret.id)
+    labels = check_stage_labels(version_stages) if version_stages is not None else [Stage.CURRENT.value]
+    moves_current = Stage.CURRENT in labels
+    if len(set(stages) | set(labels) | ({Stage.PREVIOUS.value} if moves_current and stages else set())) > MAX_STAGES:
+        raise InvalidInput(f"version_stages: a secret holds at most {MAX_STAGES} stage labels", field="version_stages")
     previous_id = stages.get(Stage.PREVIOUS)
-    if previous_id:
+    if previous_id and moves_current:
         locked = tx.list_locks(version_id=previous_id)
         if locked:
             raise Locked(
@@ -99,17 +109,45 @@ def add_version(
         custom_metadata=custom_metadata,
         attributes=attributes or {},
         downloaded=False,
-        auto_rotated=False,
+        auto_rotated=auto_rotated,
         client_request_token=client_request_token,
         request_fingerprint=request_fingerprint,
     )
     tx.insert_version(version)
-    current_id = stages.get(Stage.CURRENT)
-    tx.set_stage(secret.id, Stage.CURRENT, version_id)
-    if current_id:
-        tx.set_stage(secret.id, Stage.PREVIOUS, current_id)
+    for label in labels:
+        if label == Stage.CURRENT:
+            move_current(tx, secret.id, version_id, stages.get(Stage.CURRENT))
+        else:
+            tx.set_stage(secret.id, label, version_id)
     kept = apply_retention(tx, secret.id, [version, *existing])
     return version, kept
+
+
+MAX_STAGES = 20  # stage labels per secret
+STAGE_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})[A-Za-z0-9]")
+
+
+def check_stage_labels(labels: list[str]) -> list[str]:
+    """Raises InvalidInput for a malformed label or a hand-set `previous`."""
+    out = list(dict.fromkeys(labels))
+    if not out:
+        raise InvalidInput("version_stages: at least one stage label is required", field="version_stages")
+    for label in out:
+        if not isinstance(label, str) or not STAGE_RE.fullmatch(label):
+            raise InvalidInput(f"version_stages: '{str(label)[:80]}' must be 2-64 letters, digits, '.', '_' or '-'",
+                               field="version_stages")
+        if label == Stage.PREVIOUS:
+            raise InvalidInput("version_stages: 'previous' is set by moving 'current', not by hand", field="version_stages")
+    return out
+
+
+def move_current(tx: Tx, secret_id: str, version_id: str, old_current: str | None) -> None:
+    """`current` to ``version_id``; the old current becomes `previous`; a promoted pending version sheds `pending`."""
+    tx.set_stage(secret_id, Stage.CURRENT, version_id)
+    if old_current and old_current != version_id:
+        tx.set_stage(secret_id, Stage.PREVIOUS, old_current)
+    if tx.get_stages(secret_id).get(Stage.PENDING) == version_id:
+        tx.remove_stage(secret_id, Stage.PENDING)
 
 
 def apply_retention(tx: Tx, secret_id: str, versions: list[VersionRecord] | None = None) -> int:

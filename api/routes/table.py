@@ -6,7 +6,19 @@ Read this to learn the whole API. Only rows with role None answer without a toke
 from __future__ import annotations
 
 from api.endpoint import Endpoint
-from api.routes import actions, configurations, groups, health, locks, openapi, pki_public, secrets, tasks, versions
+from api.routes import (
+    actions,
+    configurations,
+    groups,
+    health,
+    locks,
+    openapi,
+    pki_public,
+    rotation,
+    secrets,
+    tasks,
+    versions,
+)
 from api.schemas import configurations as c
 from api.schemas import secrets as s
 from lifecycle.vocabulary import Role
@@ -51,6 +63,12 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("DELETE", VERSION + "/secret_data", versions.delete_version_data, M, "Erase a version's data", "version.delete_data", status=204),
     Endpoint("POST", SECRET + "/actions", actions.secret_action, W, "Run a secret action (revoke a private certificate)", "secret.action", c.SecretAction, 201),
     Endpoint("POST", VERSION + "/actions", actions.version_action, W, "Run a version action (revoke its certificate)", "version.action", c.SecretAction, 201),
+    # rotation and stage labels (certkeeper extensions)
+    Endpoint("POST", SECRET + "/rotate", rotation.rotate_secret, W, "Rotate a secret the type's way; answers version and task ids", "secret.rotate", s.RotateRequest, 201),
+    Endpoint("GET", SECRET + "/stages", rotation.list_stages, R, "List a secret's stage labels"),
+    Endpoint("PUT", SECRET + "/stages/{stage}", rotation.move_stage, W, "Move a stage label to a version", "stage.move", s.StageMove),
+    Endpoint("DELETE", SECRET + "/stages/{stage}", rotation.remove_stage, W, "Remove a custom stage label", "stage.remove"),
+    Endpoint("GET", V2 + "/random_password", rotation.random_password, R, "Generate a random password (not stored)"),
     Endpoint("GET", V2 + "/secrets/{secret_id}/tasks", tasks.list_tasks, R, "List a secret's tasks (orders, rotations)"),
     Endpoint("GET", V2 + "/secrets/{secret_id}/tasks/{id}", tasks.get_task, R, "Get one of a secret's tasks"),
     # configurations: private CAs and certificate templates

@@ -21,6 +21,7 @@ async def create_version(request: Request, core: Core, actor: Actor) -> Response
         custom_metadata=body.custom_metadata,
         version_custom_metadata=body.version_custom_metadata,
         client_request_token=body.client_request_token,
+        version_stages=body.version_stages,
     )
     # The v2 contract answers with the version and its data (a generated password included).
     return JSONResponse(render.version(view), status_code=201)

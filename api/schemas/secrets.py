@@ -158,6 +158,18 @@ class SecretVersionPrototype(Strict):
     custom_metadata: dict[str, Any] | None = None
     version_custom_metadata: dict[str, Any] | None = None
     client_request_token: StrictStr | None = None
+    version_stages: list[StrictStr] | None = None  # certkeeper extension
+
+
+class RotateRequest(Strict):
+    """POST /api/v2/secrets/{id}/rotate (certkeeper extension)."""
+
+    client_request_token: StrictStr | None = None
+    version_stages: list[StrictStr] | None = None
+
+
+class StageMove(Strict):
+    version_id: StrictStr
 
 
 class VersionMetadataPatch(Strict):

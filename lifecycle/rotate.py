@@ -1,0 +1,44 @@
+"""The rotate entry point (certkeeper extension): a new version made the type's way
+(a new password, a new private certificate), with a task id, idempotent by token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lifecycle import version_ops
+from lifecycle.core import Actor, Core
+from lifecycle.errors import Conflict, InvalidInput
+from lifecycle.secrets import load_secret
+from lifecycle.types import handler_for
+
+PENDING_KINDS = ("rotation", "public_cert_order")
+
+
+@dataclass(frozen=True, slots=True)
+class RotateResult:
+    version_id: str | None
+    task_id: str | None
+
+
+def rotate(
+    core: Core, actor: Actor, secret_id: str, *, client_request_token: str | None = None,
+    version_stages: list[str] | None = None, trigger: str = "manual_secret_rotation", auto: bool = False,
+) -> RotateResult:
+    """Raises InvalidInput (type cannot rotate itself), NotFound, Conflict (a rotation is
+    pending, or the token was used with other data), Locked (previous version locked)."""
+    with core.store.reader() as tx:
+        secret = load_secret(tx, actor, secret_id)
+        pending = tx.active_task(secret.id, PENDING_KINDS)
+    handler = handler_for(secret.secret_type)
+    if not handler.rotatable:
+        raise InvalidInput(
+            f"secret_type: a {secret.secret_type} secret has no generated data to rotate; create a version with new data",
+            field="secret_type",
+        )
+    if pending is not None:
+        raise Conflict(f"secret '{secret.id}' has a rotation pending (task {pending.id})")
+    view = version_ops.create_version(
+        core, actor, secret.id, {}, client_request_token=client_request_token, version_stages=version_stages,
+        auto_rotated=auto, rotation_trigger=trigger,
+    )
+    return RotateResult(view.version.id, view.task_id)
