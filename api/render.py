@@ -60,6 +60,11 @@ def secret_metadata(core: Core, view: SecretView) -> dict[str, Any]:
         body["expiration_date"] = ts(s.expiration_date)
     if s.next_rotation_date is not None:
         body["next_rotation_date"] = ts(s.next_rotation_date)
+    # certkeeper: every secret shows where its rotation stands
+    body["rotation_state"] = s.attributes.get("rotation_state", "idle")
+    body["last_rotation_failed"] = bool(s.attributes.get("last_rotation_failed", False))
+    if s.attributes.get("rotation_error"):
+        body["rotation_error"] = s.attributes["rotation_error"]
     body.update(handler.metadata(s.attributes))
     return body
 

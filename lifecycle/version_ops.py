@@ -13,6 +13,7 @@ from lifecycle.errors import Conflict, InvalidInput, Locked
 from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.rules import check_client_request_token, check_metadata
 from lifecycle.secrets import load_secret
+from lifecycle.store import Tx
 from lifecycle.types import handler_for
 from lifecycle.types.base import HandlerContext
 from lifecycle.vocabulary import Stage, State
@@ -46,6 +47,30 @@ def create_version(
     Raises InvalidInput, NotFound, Locked (previous version locked), Conflict
     (client_request_token reused with other data).
     """
+    with core.store.transaction() as tx:
+        return create_version_in(
+            tx, core, actor, secret_id, fields, custom_metadata=custom_metadata,
+            version_custom_metadata=version_custom_metadata, client_request_token=client_request_token,
+            version_stages=version_stages, auto_rotated=auto_rotated, rotation_trigger=rotation_trigger,
+        )
+
+
+def create_version_in(
+    tx: Tx,
+    core: Core,
+    actor: Actor,
+    secret_id: str,
+    fields: dict[str, Any],
+    *,
+    custom_metadata: dict[str, Any] | None = None,
+    version_custom_metadata: dict[str, Any] | None = None,
+    client_request_token: str | None = None,
+    version_stages: list[str] | None = None,
+    auto_rotated: bool = False,
+    rotation_trigger: str | None = None,
+) -> VersionView:
+    """`create_version` inside the caller's transaction (a scheduled rotation commits the
+    version together with its task's outcome)."""
     check_client_request_token(client_request_token)
     if custom_metadata is not None:
         check_metadata(custom_metadata, "custom_metadata")
@@ -56,73 +81,72 @@ def create_version(
          "version_stages": version_stages},
         sort_keys=True, separators=(",", ":"), default=str,
     ).encode()
-    with core.store.transaction() as tx:
-        secret = load_secret(tx, actor, secret_id, for_update=True)
-        handler = handler_for(secret.secret_type)
-        unknown = sorted(k for k, v in fields.items() if v is not None and k not in handler.version_fields)
-        if unknown:
-            raise InvalidInput(
-                f"{unknown[0]}: not a field of a {secret.secret_type} version "
-                f"(accepted: {', '.join(handler.version_fields)})",
-                field=unknown[0],
+    secret = load_secret(tx, actor, secret_id, for_update=True)
+    handler = handler_for(secret.secret_type)
+    unknown = sorted(k for k, v in fields.items() if v is not None and k not in handler.version_fields)
+    if unknown:
+        raise InvalidInput(
+            f"{unknown[0]}: not a field of a {secret.secret_type} version "
+            f"(accepted: {', '.join(handler.version_fields)})",
+            field=unknown[0],
+        )
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if client_request_token:
+        existing = tx.find_version_by_token(secret.id, client_request_token)
+        if existing is not None:
+            if existing.request_fingerprint and core.keyring.matches_fingerprint(existing.request_fingerprint, source):
+                stages = tx.get_stages(secret.id)
+                data = versions.open_data(core, existing) if existing.payload_available else None
+                audit.record(tx, actor, now, "secret.create_version_replayed", f"secret:{secret.id}/version:{existing.id}")
+                task = _task_of(tx, secret.id, existing.id)
+                return VersionView(secret, existing, versions.alias_of(stages, existing.id), data,
+                                   _labels(stages, existing.id), task)
+            raise Conflict(
+                "client_request_token: already used for a version with different data",
+                field="client_request_token",
             )
-        fields = {k: v for k, v in fields.items() if v is not None}
-        if client_request_token:
-            existing = tx.find_version_by_token(secret.id, client_request_token)
-            if existing is not None:
-                if existing.request_fingerprint and core.keyring.matches_fingerprint(existing.request_fingerprint, source):
-                    stages = tx.get_stages(secret.id)
-                    data = versions.open_data(core, existing) if existing.payload_available else None
-                    audit.record(tx, actor, now, "secret.create_version_replayed", f"secret:{secret.id}/version:{existing.id}")
-                    task = _task_of(tx, secret.id, existing.id)
-                    return VersionView(secret, existing, versions.alias_of(stages, existing.id), data,
-                                       _labels(stages, existing.id), task)
-                raise Conflict(
-                    "client_request_token: already used for a version with different data",
-                    field="client_request_token",
-                )
-        if secret.state == State.DESTROYED:
-            raise Conflict(f"secret '{secret.id}' is destroyed (its current data was erased); create a new secret instead")
-        current = None
-        if Stage.CURRENT in tx.get_stages(secret.id):
-            current_version = versions.resolve(tx, secret.id, Stage.CURRENT)
-            if current_version.payload is not None:
-                current = versions.open_data(core, current_version)
-        material = handler.new_version(
-            secret.attributes, fields, current,
-            HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id),
-        )
-        data = material.data
-        version, kept = versions.add_version(
-            tx, core, secret, data, created_by=actor.principal, now=now,
-            custom_metadata=version_custom_metadata or {}, attributes=material.version_attributes,
-            client_request_token=client_request_token,
-            request_fingerprint=core.keyring.fingerprint(source) if client_request_token else None,
-            version_stages=version_stages, auto_rotated=auto_rotated,
-        )
-        moved_current = version_stages is None or Stage.CURRENT in version_stages
-        task_id = None
-        if rotation_trigger:
-            task_id = tasks.new_task(
-                tx, kind="rotation", trigger=rotation_trigger, secret_id=secret.id, params={}, created_by=actor.principal,
-                now=now, status=tasks.SUCCEEDED,
-            ).id
-            tx.update_task(task_id, result={"version_id": version.id})
-        changes: dict[str, Any] = {"versions_total": kept, "updated_at": now, "state": State.ACTIVE}
-        if custom_metadata is not None:
-            changes["custom_metadata"] = custom_metadata
-        attributes = material.attributes if material.attributes is not None else dict(secret.attributes)
-        if handler.rotatable and "rotation" in attributes and moved_current:
-            attributes["rotation"] = rotation.after_rotation(attributes["rotation"])
-            changes["next_rotation_date"] = rotation.next_rotation_date(attributes["rotation"], now, now)
-        if attributes != secret.attributes:
-            changes["attributes"] = attributes
-        if material.expiration_date is not None:
-            changes["expiration_date"] = material.expiration_date
-        tx.update_secret(secret.id, **changes, locks_total=tx.count_locks(secret.id))
-        audit.record(tx, actor, now, "secret.create_version", f"secret:{secret.id}/version:{version.id}")
-        updated = tx.get_secret(secret.id)
-        stages = tx.get_stages(secret.id)
+    if secret.state == State.DESTROYED:
+        raise Conflict(f"secret '{secret.id}' is destroyed (its current data was erased); create a new secret instead")
+    current = None
+    if Stage.CURRENT in tx.get_stages(secret.id):
+        current_version = versions.resolve(tx, secret.id, Stage.CURRENT)
+        if current_version.payload is not None:
+            current = versions.open_data(core, current_version)
+    material = handler.new_version(
+        secret.attributes, fields, current,
+        HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id),
+    )
+    data = material.data
+    version, kept = versions.add_version(
+        tx, core, secret, data, created_by=actor.principal, now=now,
+        custom_metadata=version_custom_metadata or {}, attributes=material.version_attributes,
+        client_request_token=client_request_token,
+        request_fingerprint=core.keyring.fingerprint(source) if client_request_token else None,
+        version_stages=version_stages, auto_rotated=auto_rotated,
+    )
+    moved_current = version_stages is None or Stage.CURRENT in version_stages
+    task_id = None
+    if rotation_trigger:
+        task_id = tasks.new_task(
+            tx, kind="rotation", trigger=rotation_trigger, secret_id=secret.id, params={}, created_by=actor.principal,
+            now=now, status=tasks.SUCCEEDED,
+        ).id
+        tx.update_task(task_id, result={"version_id": version.id})
+    changes: dict[str, Any] = {"versions_total": kept, "updated_at": now, "state": State.ACTIVE}
+    if custom_metadata is not None:
+        changes["custom_metadata"] = custom_metadata
+    attributes = material.attributes if material.attributes is not None else dict(secret.attributes)
+    if handler.rotatable and "rotation" in attributes and moved_current:
+        attributes["rotation"] = rotation.after_rotation(attributes["rotation"])
+        changes["next_rotation_date"] = rotation.next_rotation_date(attributes["rotation"], now, now)
+    if attributes != secret.attributes:
+        changes["attributes"] = attributes
+    if material.expiration_date is not None:
+        changes["expiration_date"] = material.expiration_date
+    tx.update_secret(secret.id, **changes, locks_total=tx.count_locks(secret.id))
+    audit.record(tx, actor, now, "secret.create_version", f"secret:{secret.id}/version:{version.id}")
+    updated = tx.get_secret(secret.id)
+    stages = tx.get_stages(secret.id)
     assert updated is not None
     return VersionView(updated, version, versions.alias_of(stages, version.id), data, _labels(stages, version.id), task_id)
 

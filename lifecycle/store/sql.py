@@ -196,6 +196,25 @@ class Tx:
             self._c.execute(delete(table).where(table.c.secret_id == secret_id))
         self._c.execute(delete(t.secrets).where(t.secrets.c.id == secret_id))
 
+    def secrets_due_for_rotation(self, now: datetime, limit: int) -> list[SecretRecord]:
+        """Secrets whose next_rotation_date has come, oldest first, by the index on that column.
+        Locked with SKIP LOCKED on PostgreSQL so concurrent schedulers share the work."""
+        s = t.secrets.c
+        q = (select(t.secrets).where(s.next_rotation_date.is_not(None), s.next_rotation_date <= now)
+             .order_by(s.next_rotation_date, s.id).limit(limit))
+        if self._for_update:
+            q = q.with_for_update(skip_locked=True)
+        return [_record(SecretRecord, r) for r in self._c.execute(q)]
+
+    def secrets_expired_but_active(self, now: datetime, limit: int) -> list[SecretRecord]:
+        s = t.secrets.c
+        q = (select(t.secrets).where(s.expiration_date.is_not(None), s.expiration_date <= now, s.state == 1,
+                                     s.locks_total == 0)
+             .order_by(s.expiration_date, s.id).limit(limit))
+        if self._for_update:
+            q = q.with_for_update(skip_locked=True)
+        return [_record(SecretRecord, r) for r in self._c.execute(q)]
+
     def _write_labels(self, secret_id: str, labels: Iterable[str]) -> None:
         rows = [{"secret_id": secret_id, "label": label} for label in dict.fromkeys(labels)]
         if rows:

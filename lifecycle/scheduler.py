@@ -1,0 +1,83 @@
+"""The scheduler: turns due rotations into tasks and expired secrets into deactivated ones,
+and the worker handler that runs a scheduled rotation.
+
+Due work is found by the indexed `next_rotation_date`, never by scanning every
+secret. Enqueueing clears that date in the same transaction, so a due rotation
+becomes exactly one task however many schedulers run; the task's outcome and the
+new version commit together under the task's fence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lifecycle import tasks, version_ops
+from lifecycle.core import SYSTEM, Core
+from lifecycle.errors import CertkeeperError, NotFound
+from lifecycle.secrets import load_secret
+from lifecycle.vocabulary import State
+
+ROTATION = "rotation"
+AUTOMATIC = "automatic_secret_rotation"
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    enqueued: int
+    deactivated: int
+
+
+def tick(core: Core, *, limit: int = BATCH) -> TickReport:
+    """One pass: enqueue due rotations, deactivate expired secrets. Safe to run concurrently."""
+    now = core.clock()
+    with core.store.transaction() as tx:
+        due = tx.secrets_due_for_rotation(now, limit)
+        for secret in due:
+            tasks.new_task(tx, kind=ROTATION, trigger=AUTOMATIC, secret_id=secret.id,
+                           params={"due": secret.next_rotation_date.isoformat() if secret.next_rotation_date else None},
+                           created_by="scheduler", now=now)
+            tx.update_secret(secret.id, next_rotation_date=None,
+                             attributes=secret.attributes | {"rotation_state": "pending"})
+        expired = tx.secrets_expired_but_active(now, limit)
+        for secret in expired:
+            tx.update_secret(secret.id, state=State.DEACTIVATED, updated_at=now)
+    return TickReport(len(due), len(expired))
+
+
+def run_rotation(core: Core, claimed: tasks.Claimed) -> None:
+    """Worker handler for scheduled rotations: new version + task outcome in one transaction.
+    A failure keeps the current version, retries with backoff and shows on the secret."""
+    now = core.clock()
+    secret_id = claimed.task.secret_id
+    assert secret_id is not None
+    try:
+        with core.store.transaction() as tx:
+            view = version_ops.create_version_in(tx, core, SYSTEM, secret_id, {}, auto_rotated=True)
+            secret = load_secret(tx, SYSTEM, secret_id)
+            tx.update_secret(secret_id, attributes=_state(secret.attributes, "idle", None))
+            tasks.succeed(tx, claimed, now, {"version_id": view.version.id})
+    except tasks.StaleLease:
+        raise
+    except CertkeeperError as exc:
+        retry = not isinstance(exc, NotFound)
+        with core.store.transaction() as tx:
+            next_at = tasks.fail(tx, claimed, now, type(exc).__name__, exc.message, retry=retry)
+            secret = tx.get_secret(secret_id)
+            if secret is not None:
+                error = {"code": type(exc).__name__, "message": exc.message,
+                         "next_attempt": next_at.isoformat() if next_at else None}
+                tx.update_secret(secret_id, attributes=_state(secret.attributes, "failed", error))
+
+
+def _state(attributes: dict[str, Any], state: str, error: dict[str, Any] | None) -> dict[str, Any]:
+    out = attributes | {"rotation_state": state, "last_rotation_failed": error is not None}
+    if error is None:
+        out.pop("rotation_error", None)
+    else:
+        out["rotation_error"] = error
+    return out
+
+
+HANDLERS = {ROTATION: run_rotation}

@@ -1,0 +1,91 @@
+"""Scheduled rotations with an injected clock: due work becomes one task, runs once, fails
+safely and recovers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fixtures.clock import FakeClock
+from lifecycle import scheduler, secrets, workers
+from lifecycle.core import SYSTEM, Core
+from lifecycle.locks import LockRequest, create_locks, delete_locks
+from lifecycle.secrets import SecretDraft
+
+
+def _rotating(core: Core, name: str = "svc") -> str:
+    draft = SecretDraft("username_password", name, fields={
+        "username": "svc", "rotation": {"auto_rotate": True, "interval": 1, "unit": "day"}})
+    return secrets.create_secret(core, SYSTEM, draft).secret.id
+
+
+def _versions(core: Core, secret_id: str) -> list[str]:
+    with core.store.reader() as tx:
+        return [v.id for v in tx.list_versions(secret_id)]
+
+
+def _meta(core: Core, secret_id: str):  # type: ignore[no-untyped-def]
+    return secrets.get_secret(core, SYSTEM, secret_id, with_payload=False).secret
+
+
+def test_nothing_is_due_before_its_time(core: Core, clock: FakeClock) -> None:
+    _rotating(core)
+    clock.advance(hours=23)
+    assert scheduler.tick(core).enqueued == 0
+
+
+def test_due_rotation_runs_once_and_schedules_the_next(core: Core, clock: FakeClock) -> None:
+    secret_id = _rotating(core)
+    clock.advance(days=1, minutes=1)
+    assert scheduler.tick(core).enqueued == 1
+    assert scheduler.tick(core).enqueued == 0  # already a task: never twice
+    assert workers.run_due(core, scheduler.HANDLERS) == 1
+    assert workers.run_due(core, scheduler.HANDLERS) == 0
+    assert len(_versions(core, secret_id)) == 2
+    meta = _meta(core, secret_id)
+    assert meta.next_rotation_date == clock() + timedelta(days=1)
+    assert meta.attributes["rotation_state"] == "idle"
+    with core.store.reader() as tx:
+        newest = tx.list_versions(secret_id)[0]
+    assert newest.auto_rotated is True
+
+
+def test_several_scheduled_rotations_in_a_row(core: Core, clock: FakeClock) -> None:
+    secret_id = _rotating(core)
+    passwords = {secrets.get_secret(core, SYSTEM, secret_id, with_payload=True).data["password"]}  # type: ignore[index]
+    for _ in range(3):
+        clock.advance(days=1, seconds=1)
+        scheduler.tick(core)
+        workers.run_due(core, scheduler.HANDLERS)
+        passwords.add(secrets.get_secret(core, SYSTEM, secret_id, with_payload=True).data["password"])  # type: ignore[index]
+    assert len(passwords) == 4 and len(_versions(core, secret_id)) == 4
+
+
+def test_failed_rotation_keeps_current_backs_off_and_recovers(core: Core, clock: FakeClock) -> None:
+    secret_id = _rotating(core)
+    clock.advance(days=1, seconds=1)
+    scheduler.tick(core)
+    workers.run_due(core, scheduler.HANDLERS)  # v2
+    create_locks(core, SYSTEM, secret_id, "previous", [LockRequest("billing")], None)
+    current_before = _versions(core, secret_id)[0]
+    clock.advance(days=1, seconds=1)
+    scheduler.tick(core)
+    workers.run_due(core, scheduler.HANDLERS)  # refused: previous is locked
+    meta = _meta(core, secret_id)
+    assert meta.attributes["rotation_state"] == "failed" and meta.attributes["last_rotation_failed"] is True
+    assert meta.attributes["rotation_error"]["code"] == "Locked"
+    assert _versions(core, secret_id)[0] == current_before
+    assert workers.run_due(core, scheduler.HANDLERS) == 0  # backing off, not hammering
+    delete_locks(core, SYSTEM, secret_id, None, None)
+    clock.advance(minutes=5)
+    assert workers.run_due(core, scheduler.HANDLERS) == 1
+    meta = _meta(core, secret_id)
+    assert meta.attributes["rotation_state"] == "idle" and meta.attributes["last_rotation_failed"] is False
+    assert _versions(core, secret_id)[0] != current_before
+
+
+def test_expired_secrets_become_deactivated(core: Core, clock: FakeClock) -> None:
+    view = secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", "temp", expiration_date=clock() + timedelta(hours=1),
+                                                           fields={"payload": "x"}))
+    clock.advance(hours=2)
+    assert scheduler.tick(core).deactivated == 1
+    assert _meta(core, view.secret.id).state == 3
