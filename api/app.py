@@ -10,7 +10,8 @@ import logging
 import re
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,7 +23,9 @@ from api.auth import authenticate, authorize
 from api.endpoint import Endpoint
 from api.errors import error_response, render_error, status_and_code
 from api.routes.table import ROUTES
-from lifecycle import audit
+from lifecycle import audit, scheduler
+from lifecycle.background import background_handlers
+from lifecycle.workers import WorkerPool
 from lifecycle.core import Actor, Core
 from lifecycle.errors import CertkeeperError, InvalidInput
 
@@ -93,12 +96,30 @@ def _refuse_nul(request: Request) -> None:
             raise InvalidInput(f"{key[:40]!r}: query parameters must not contain a NUL character")
 
 
-def create_app(core: Core, *, routes: Iterable[Endpoint] = ROUTES) -> Starlette:
-    """The ASGI app over one Core (store, keyring, clock)."""
+def create_app(
+    core: Core, *, routes: Iterable[Endpoint] = ROUTES, workers: int = 0, scheduler_interval: float = 15.0
+) -> Starlette:
+    """The ASGI app over one Core (store, keyring, clock). With ``workers`` > 0 it also runs
+    that many background workers and the scheduler while it serves."""
     table = tuple(routes)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pool = None
+        if workers > 0:
+            pool = WorkerPool(core, background_handlers(), threads=workers, tick=scheduler.tick,
+                              tick_interval=scheduler_interval)
+            pool.start()
+        try:
+            yield
+        finally:
+            if pool is not None:
+                pool.stop()
+
     app = Starlette(
         routes=[Route(ep.path, _wrap(ep, core), methods=[ep.method]) for ep in table],
         exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
     )
     app.state.core = core
     app.state.routes = table

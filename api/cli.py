@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import timedelta
 
 from api.settings import Settings
 from lifecycle import tokens
@@ -27,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default 8200)")
     serve.add_argument("--public-url", help="base URL embedded in issued certificates")
+    serve.add_argument("--workers", type=int, help="background worker threads (default 2; 0 runs none)")
+    worker = sub.add_parser("worker", help="run background workers and the scheduler, without the HTTP API")
+    _common(worker)
+    worker.add_argument("--threads", type=int, default=2, help="worker threads (default 2)")
     token = sub.add_parser("token", help="manage API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="print a new API token")
@@ -46,12 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.load(
             data_dir=args.data_dir, database_url=args.database_url,
             host=getattr(args, "host", None), port=getattr(args, "port", None),
-            public_url=getattr(args, "public_url", None),
+            public_url=getattr(args, "public_url", None), workers=getattr(args, "workers", None),
         )
         if args.command == "serve":
             return _serve(settings)
         if args.command == "token":
             return _token(settings, args)
+        if args.command == "worker":
+            return _worker(settings, args.threads)
         return _rekey(settings)
     except (ValueError, CertkeeperError) as exc:
         print(f"certkeeper: {exc}", file=sys.stderr)
@@ -69,9 +76,51 @@ def _serve(settings: Settings) -> int:
     if opened.admin_token:
         print(f"First start: created the admin token (also in {settings.data_dir / 'admin-token'}, mode 0600):")
         print(opened.admin_token, flush=True)
-    app = create_app(opened.core)
+    app = create_app(opened.core, workers=settings.workers, scheduler_interval=settings.scheduler_interval)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
     return 0
+
+
+def _worker(settings: Settings, threads: int) -> int:
+    import signal
+    import threading
+
+    from lifecycle import scheduler
+    from lifecycle.background import background_handlers
+    from lifecycle.workers import WorkerPool
+
+    opened = open_data_dir(settings.data_dir, database_url=settings.database_url, env_root_key=settings.root_key,
+                           create=False, public_url=settings.public_url)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if settings.test_hook:
+        _install_test_hook(settings.test_hook)
+    pool = WorkerPool(opened.core, background_handlers(), threads=threads, tick=scheduler.tick,
+                      tick_interval=settings.scheduler_interval, lease=timedelta(seconds=settings.task_lease))
+    pool.start()
+    print(f"certkeeper worker: {threads} thread(s) running; stop with SIGTERM", flush=True)
+    stop.wait()
+    pool.stop()
+    return 0
+
+
+def _install_test_hook(hook: str) -> None:
+    """'pause-before-commit:<file>': write <file> and block inside the first rotation's transaction."""
+    import threading
+    from pathlib import Path
+
+    from lifecycle import scheduler
+
+    kind, _, path = hook.partition(":")
+    if kind != "pause-before-commit" or not path:
+        raise ValueError(f"test_hook: unknown hook '{hook}'")
+
+    def pause(claimed: object) -> None:
+        Path(path).write_text("paused\n")
+        threading.Event().wait()  # until the test kills this process
+
+    scheduler.before_commit = pause
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:

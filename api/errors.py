@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from lifecycle import errors as e
+from lifecycle.tasks import StaleLease
 
 ERROR_TABLE: dict[type[e.CertkeeperError], tuple[int, str]] = {
     e.CertkeeperError: (500, "internal_error"),
@@ -24,6 +25,7 @@ ERROR_TABLE: dict[type[e.CertkeeperError], tuple[int, str]] = {
     e.Unauthenticated: (401, "unauthorized"),
     e.StoreUnavailable: (503, "store_unavailable"),
     e.IntegrityFailure: (500, "integrity_failure"),
+    StaleLease: (409, "stale_lease"),
 }
 
 

@@ -14,6 +14,23 @@ DEFAULT_PORT = 8200
 DEFAULT_DATA_DIR = "./data"
 
 
+def _seconds(value: object, name: str) -> float:
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        raise ValueError(f"{name}: '{value}' is not a number of seconds") from None
+    if not 0 < seconds <= 86400:
+        raise ValueError(f"{name}: must be more than 0 and at most 86400 seconds")
+    return seconds
+
+
+def _workers(value: object) -> int:
+    text = str(value)
+    if not text.isdigit() or int(text) > 64:
+        raise ValueError(f"workers: '{text}' is not a number of threads from 0 to 64")
+    return int(text)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = DEFAULT_HOST
@@ -23,6 +40,10 @@ class Settings:
     root_key: str | None = field(default=None, repr=False)
     public_url: str | None = None
     log_level: str = "info"
+    workers: int = 2
+    scheduler_interval: float = 15.0  # seconds between looks for due rotations
+    task_lease: float = 300.0  # seconds a worker holds a task before another may take it over
+    test_hook: str | None = None  # tests only: pause a rotation before it commits (crash tests)
 
     @classmethod
     def load(cls, **flags: object) -> Settings:
@@ -49,4 +70,8 @@ class Settings:
             root_key=str(env["CERTKEEPER_ROOT_KEY"]) if env.get("CERTKEEPER_ROOT_KEY") else None,
             public_url=str(pick("public_url")) if pick("public_url") else None,
             log_level=str(pick("log_level", "info")),
+            workers=_workers(pick("workers", 2)),
+            scheduler_interval=_seconds(pick("scheduler_interval", 15.0), "scheduler_interval"),
+            task_lease=_seconds(pick("task_lease", 300.0), "task_lease"),
+            test_hook=str(pick("test_hook")) if pick("test_hook") else None,
         )

@@ -12,8 +12,9 @@ from lifecycle.errors import InvalidInput, NotFound
 from lifecycle.records import ConfigRecord
 from lifecycle.store import Tx
 from pki.errors import PkiError
-from pki.issuance import Usage, extended_key_usages, key_usage_extension
+from pki.issuance import Usage, extended_key_usages, key_usage_extension, policies_extension
 from pki.keys import check_key_params
+from pki.names import Subject
 from pki.templates import NameRules, parse_other_san
 
 # Defaults where the contract is silent follow Vault's PKI roles.
@@ -38,6 +39,8 @@ def template_attributes(fields: dict[str, Any], *, base: dict[str, Any] | None =
         key_type, key_bits = check_key_params(merged.get("key_type") or "rsa", merged.get("key_bits"))
         key_usage_extension(merged.get("key_usage") or [])
         extended_key_usages(usage_of(merged | {"key_type": key_type}))
+        policies_extension(merged.get("policy_identifiers") or [])
+        Subject.from_fields(None, merged).to_name()
     except PkiError as exc:
         raise InvalidInput(exc.message, field=exc.field) from None
     merged |= {"key_type": key_type, "key_bits": key_bits}

@@ -3,11 +3,12 @@ patch, delete and actions, each one transaction with its audit event."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from lifecycle import audit, cert_templates, crls, private_ca
-from lifecycle.ca_store import CA_TYPES, INTERMEDIATE_CA, ROOT_CA, TEMPLATE, get_ca_config, reject, require_name_free
+from lifecycle.ca_store import CA_TYPES, INTERMEDIATE_CA, ROOT_CA, TEMPLATE, USABLE, get_ca_config, reject, require_name_free
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lifecycle.records import ConfigRecord
@@ -62,9 +63,11 @@ def list_configurations(
 ) -> tuple[list[ConfigRecord], int]:
     for config_type in types or ():
         if config_type not in CONFIG_TYPES:
-            raise reject("secret_types", f"'{config_type}' is not a configuration type")
+            raise reject("config_types", f"'{config_type}' is not a configuration type")
+    now = core.clock()
     with core.store.reader() as tx:
-        return tx.list_configs(types=types, search=search, offset=offset, limit=limit)
+        rows, total = tx.list_configs(types=types, search=search, offset=offset, limit=limit)
+    return [as_of(r, now) for r in rows], total
 
 
 def get_configuration(core: Core, name: str, accept_type: str | None = None) -> ConfigView:
@@ -72,7 +75,16 @@ def get_configuration(core: Core, name: str, accept_type: str | None = None) -> 
         config = tx.get_config(name)
     if config is None or (accept_type and config.config_type != accept_type):
         raise NotFound("configuration", name)
-    return ConfigView(config, private_ca.ca_data(config))
+    return ConfigView(as_of(config, core.clock()), private_ca.ca_data(config))
+
+
+def as_of(config: ConfigRecord, now: datetime) -> ConfigRecord:
+    """The configuration as shown at ``now``: a usable CA whose certificate has passed its
+    notAfter shows as expired. Computed on read, so no job has to flip the stored status."""
+    expires = config.attributes.get("expiration_date")
+    if config.status in USABLE and expires and datetime.fromisoformat(expires) <= now:
+        return replace(config, status="expired")
+    return config
 
 
 def update_configuration(core: Core, actor: Actor, name: str, patch: dict[str, Any]) -> ConfigView:
@@ -112,7 +124,7 @@ def update_configuration(core: Core, actor: Actor, name: str, patch: dict[str, A
         audit.record(tx, actor, now, "configuration.update", f"configuration:{name}")
         stored = tx.get_config(name)
     assert stored is not None
-    return ConfigView(stored, private_ca.ca_data(stored))
+    return ConfigView(as_of(stored, now), private_ca.ca_data(stored))
 
 
 def delete_configuration(core: Core, actor: Actor, name: str) -> None:

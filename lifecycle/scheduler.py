@@ -9,6 +9,7 @@ new version commit together under the task's fence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,9 @@ from lifecycle.secrets import load_secret
 from lifecycle.vocabulary import State
 
 ROTATION = "rotation"
+# Tests only: called inside a rotation's transaction just before it commits, so a crash
+# test can kill the process there (see tests/e2e/test_workers_postgres.py).
+before_commit: Callable[[tasks.Claimed], None] | None = None
 AUTOMATIC = "automatic_secret_rotation"
 BATCH = 500
 
@@ -57,6 +61,8 @@ def run_rotation(core: Core, claimed: tasks.Claimed) -> None:
             view = version_ops.create_version_in(tx, core, SYSTEM, secret_id, {}, auto_rotated=True)
             secret = load_secret(tx, SYSTEM, secret_id)
             tx.update_secret(secret_id, attributes=_state(secret.attributes, "idle", None))
+            if before_commit is not None:
+                before_commit(claimed)
             tasks.succeed(tx, claimed, now, {"version_id": view.version.id})
     except tasks.StaleLease:
         raise

@@ -46,15 +46,32 @@ def run_due(core: Core, handlers: Mapping[str, Handler], *, owner: str | None = 
     return len(claimed)
 
 
+SCHEDULER_INTERVAL_S = 15.0  # how often due rotations are looked for; rotations are not minute-exact
+
+
 class WorkerPool:
-    """Background threads running `run_due` until stopped."""
+    """Background threads running `run_due` until stopped, and (optionally) one thread
+    running the scheduler's `tick`."""
 
     def __init__(self, core: Core, handlers: Mapping[str, Handler], *, threads: int = 2,
-                 poll_interval: float = POLL_INTERVAL_S) -> None:
-        self._core, self._handlers, self._poll = core, handlers, poll_interval
+                 poll_interval: float = POLL_INTERVAL_S, tick: Callable[[Core], object] | None = None,
+                 tick_interval: float = SCHEDULER_INTERVAL_S, lease: timedelta = tasks.DEFAULT_LEASE) -> None:
+        self._core, self._handlers, self._poll, self._lease = core, handlers, poll_interval, lease
+        self._tick, self._tick_interval = tick, tick_interval
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._loop, name=f"certkeeper-worker-{i}", daemon=True)
                          for i in range(threads)]
+        if tick is not None:
+            self._threads.append(threading.Thread(target=self._schedule, name="certkeeper-scheduler", daemon=True))
+
+    def _schedule(self) -> None:
+        assert self._tick is not None
+        while not self._stop.is_set():
+            try:
+                self._tick(self._core)
+            except CertkeeperError as exc:
+                log.error("scheduler: %s", exc.message)
+            self._stop.wait(self._tick_interval)
 
     def start(self) -> None:
         for thread in self._threads:
@@ -69,7 +86,7 @@ class WorkerPool:
         owner = f"{threading.current_thread().name}-{uuid.uuid4().hex[:6]}"
         while not self._stop.is_set():
             try:
-                ran = run_due(self._core, self._handlers, owner=owner)
+                ran = run_due(self._core, self._handlers, owner=owner, lease=self._lease)
             except CertkeeperError as exc:
                 log.error("worker %s: %s", owner, exc.message)
                 ran = 0

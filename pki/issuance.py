@@ -103,6 +103,17 @@ def extended_key_usages(usage: Usage) -> list[x509.ObjectIdentifier]:
     return list(dict.fromkeys(oids))
 
 
+def policies_extension(policy_identifiers: Sequence[str]) -> x509.CertificatePolicies:
+    """Raises InvalidRequest naming an identifier that is not a dotted OID."""
+    policies = []
+    for dotted in policy_identifiers:
+        try:
+            policies.append(x509.PolicyInformation(x509.ObjectIdentifier(dotted), None))
+        except ValueError:
+            raise InvalidRequest(f"policy_identifiers: '{dotted}' is not an OID", field="policy_identifiers") from None
+    return x509.CertificatePolicies(policies)
+
+
 def issue_leaf(
     issuer_cert: x509.Certificate, issuer_key: PrivateKey, public_key: object, spec: LeafSpec, now: datetime
 ) -> x509.Certificate:
@@ -131,11 +142,7 @@ def issue_leaf(
     if ekus:
         builder = builder.add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
     if spec.usage.policy_identifiers:
-        try:
-            policies = [x509.PolicyInformation(x509.ObjectIdentifier(p), None) for p in spec.usage.policy_identifiers]
-        except ValueError:
-            raise InvalidRequest("policy_identifiers: each must be an OID", field="policy_identifiers") from None
-        builder = builder.add_extension(x509.CertificatePolicies(policies), critical=False)
+        builder = builder.add_extension(policies_extension(spec.usage.policy_identifiers), critical=False)
     san = san_extension(spec.dns_names, spec.ip_sans, spec.uri_sans, spec.other_sans)
     if san is not None:
         builder = builder.add_extension(san, critical=False)

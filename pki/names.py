@@ -36,17 +36,27 @@ class Subject:
         return cls(common_name, {k: v for k, v in parts.items() if v}, fields.get("serial_number") or None)
 
     def to_name(self) -> x509.Name:
+        """Raises InvalidRequest naming the field whose value X.509 does not allow."""
         attrs: list[x509.NameAttribute] = []
         for key, oid in SUBJECT_FIELDS.items():
-            attrs += [x509.NameAttribute(oid, value) for value in self.parts.get(key, ())]
+            attrs += [_attribute(key, oid, value) for value in self.parts.get(key, ())]
         if self.serial_number:
-            attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, self.serial_number))
+            attrs.append(_attribute("serial_number", NameOID.SERIAL_NUMBER, self.serial_number))
         if self.common_name:
-            attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, self.common_name))
+            attrs.append(_attribute("common_name", NameOID.COMMON_NAME, self.common_name))
         try:
             return x509.Name(attrs)
         except ValueError as exc:
             raise InvalidRequest(f"subject: {exc}", field="common_name") from None
+
+
+def _attribute(field_name: str, oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute:
+    """One subject attribute; `cryptography` enforces RFC 5280's upper bounds (ub-common-name
+    is 64 characters, a country is 2), which we report as the field's error."""
+    try:
+        return x509.NameAttribute(oid, value)
+    except ValueError as exc:
+        raise InvalidRequest(f"{field_name}: {exc}", field=field_name) from None
 
 
 def parse_ips(values: Iterable[str], field_name: str = "ip_sans") -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

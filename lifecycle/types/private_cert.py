@@ -143,7 +143,8 @@ class PrivateCert:
             "validity": validity,
             "private_key_included": key is not None,
         }
-        new_attributes.pop("revocation_time_seconds", None)
+        for revoked in ("revocation_time_seconds", "revocation_time_rfc3339"):  # a new certificate is not revoked
+            new_attributes.pop(revoked, None)
         return Material(
             data=data,
             attributes=new_attributes,

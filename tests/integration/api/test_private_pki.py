@@ -108,6 +108,18 @@ def issue(client: TestClient, admin: Headers, template: str, name: str = "www", 
     return client.post(f"{V2}/secrets", json=body, headers=admin)
 
 
+def revoke(client: TestClient, admin: Headers, secret_id: str, version: str | None = None) -> Response:
+    """The revoke action of a secret (its current certificate) or of one version."""
+    target = f"{V2}/secrets/{secret_id}" + (f"/versions/{version}" if version else "")
+    return client.post(f"{target}/actions", json={"action_type": REVOKE_CERT}, headers=admin)
+
+
+def rotate(client: TestClient, admin: Headers, secret_id: str) -> dict[str, Any]:
+    """A new version (new certificate and key); returns the new current version with its data."""
+    ok(client.post(f"{V2}/secrets/{secret_id}/versions", json={}, headers=admin))
+    return ok(client.get(f"{V2}/secrets/{secret_id}/versions/current", headers=admin), 200)
+
+
 def error_message(response: Response) -> str:
     return response.json()["errors"][0]["message"]  # type: ignore[no-any-return]
 
@@ -121,7 +133,8 @@ def cert_of(text: str) -> x509.Certificate:
 
 
 def public_der(key: Any) -> bytes:
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)  # type: ignore[no-any-return]
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    return key.public_bytes(serialization.Encoding.DER, spki)  # type: ignore[no-any-return]
 
 
 def serial_of(colon_hex: str) -> int:
@@ -176,7 +189,9 @@ def signed_elsewhere(client: TestClient, admin: Headers, signer: str, csr: str) 
 # -- root CAs -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("key_type", "key_bits", "key_class"), [("rsa", 2048, rsa.RSAPublicKey), ("ec", 384, ec.EllipticCurvePublicKey)])
+@pytest.mark.parametrize(
+    ("key_type", "key_bits", "key_class"), [("rsa", 2048, rsa.RSAPublicKey), ("ec", 384, ec.EllipticCurvePublicKey)]
+)
 def test_root_ca_is_configured_with_a_self_signed_certificate(
     client: TestClient, admin: Headers, key_type: str, key_bits: int, key_class: type
 ) -> None:
@@ -216,6 +231,16 @@ def test_root_ca_without_a_required_field_is_400_naming_it(client: TestClient, a
     assert r.status_code == 400
     assert error_field(r) == missing
     assert missing in error_message(r)
+
+
+@pytest.mark.parametrize(("field", "value"), [("common_name", "c" * 65), ("country", ["USA"])])
+def test_root_ca_subject_value_beyond_x509_bounds_is_400(
+    client: TestClient, admin: Headers, field: str, value: Any
+) -> None:
+    body = {"config_type": ROOT_CA, "name": "root", "common_name": "Root CA", "max_ttl": ROOT_MAX_TTL, "key_type": "ec"}
+    r = client.post(CONFIGS, json=body | {field: value}, headers=admin)
+    assert r.status_code == 400
+    assert error_field(r) == field
 
 
 @pytest.mark.parametrize(("key_type", "key_bits"), [("rsa", 1024), ("ec", 521)])
@@ -276,10 +301,26 @@ def test_intermediate_cannot_be_signed_by_a_ca_that_is_not_its_issuer(client: Te
 def test_intermediate_cannot_outlive_its_issuer(client: TestClient, admin: Headers) -> None:
     create_root(client, admin, "root")
     create_intermediate(client, admin, "intermediate", issuer="root")
-    r = action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="intermediate", ttl="87700h")
+    too_long = "87700h"  # the root lives 87600h
+    r = action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="intermediate",
+               ttl=too_long)
     assert r.status_code == 400, r.text
     assert error_field(r) == "ttl"
     assert "expire after its issuer" in error_message(r)
+
+
+def test_intermediate_past_its_not_after_shows_expired(client: TestClient, admin: Headers, clock: FakeClock) -> None:
+    pki = build_pki(client, admin, intermediate_ttl="240h")
+    clock.advance(days=11)
+    assert get_config(client, admin, pki.intermediate)["status"] == "expired"
+    listed = ok(client.get(CONFIGS, headers=admin), 200)["configurations"]
+    assert {c["name"]: c.get("status") for c in listed}[pki.intermediate] == "expired"
+
+
+def test_expired_intermediate_issues_no_more_certificates(client: TestClient, admin: Headers, clock: FakeClock) -> None:
+    pki = build_pki(client, admin, intermediate_ttl="240h")
+    clock.advance(days=11)
+    assert issue(client, admin, pki.template, ttl="1h").status_code == 409
 
 
 # -- externally signed intermediates ------------------------------------------
@@ -315,7 +356,8 @@ def test_set_signed_with_a_certificate_for_another_key_is_400(client: TestClient
     create_root(client, admin, "other-root")
     external_intermediate(client, admin, "external")
     foreign_csr = external_intermediate(client, admin, "another")["data"]["csr"]
-    r = action(client, admin, "external", SET_SIGNED, certificate=signed_elsewhere(client, admin, "other-root", foreign_csr))
+    foreign = signed_elsewhere(client, admin, "other-root", foreign_csr)
+    r = action(client, admin, "external", SET_SIGNED, certificate=foreign)
     assert r.status_code == 400, r.text
     assert get_config(client, admin, "external")["status"] == "signed_certificate_required"
 
@@ -339,10 +381,21 @@ def test_template_on_an_unknown_ca_is_404(client: TestClient, admin: Headers) ->
     assert r.status_code == 404
 
 
+@pytest.mark.parametrize(("field", "value"), [("policy_identifiers", ["not-an-oid"]), ("country", ["USA"])])
+def test_template_that_could_never_issue_is_400(client: TestClient, admin: Headers, field: str, value: Any) -> None:
+    pki = build_pki(client, admin)
+    r = client.post(CONFIGS, headers=admin, json={
+        "config_type": TEMPLATE, "name": "broken", "certificate_authority": pki.intermediate, field: value,
+    })
+    assert r.status_code == 400
+    assert error_field(r) == field
+
+
 def test_template_patch_applies_to_the_next_issuance(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin)
     assert issue(client, admin, pki.template, common_name="api.example.org").status_code == 400
-    patched = ok(client.patch(f"{CONFIGS}/{pki.template}", json={"allowed_domains": ["example.org"]}, headers=admin), 200)
+    patch = {"allowed_domains": ["example.org"]}
+    patched = ok(client.patch(f"{CONFIGS}/{pki.template}", json=patch, headers=admin), 200)
     assert patched["allowed_domains"] == ["example.org"]
     assert issue(client, admin, pki.template, common_name="api.example.org").status_code == 201
 
@@ -385,6 +438,13 @@ def test_private_cert_metadata_describes_its_certificate(client: TestClient, adm
     assert (meta["certificate_authority"], meta["certificate_template"]) == (pki.intermediate, pki.template)
 
 
+def test_private_cert_common_name_longer_than_x509_allows_is_400(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    r = issue(client, admin, pki.template, common_name="a" * 60 + ".example.com")  # RFC 5280: ub-common-name is 64
+    assert r.status_code == 400
+    assert error_field(r) == "common_name"
+
+
 def test_private_cert_ttl_beyond_the_template_max_ttl_is_400(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin)
     r = issue(client, admin, pki.template, ttl="2161h")
@@ -414,7 +474,12 @@ def test_template_allowed_secret_groups_refuses_other_groups(client: TestClient,
     pki = build_pki(client, admin, allowed_secret_groups=group["id"])
     refused = issue(client, admin, pki.template, name="outside")
     assert refused.status_code == 403
-    assert "pki-team" not in error_message(refused) and "default" in error_message(refused)
+    assert "'default'" in error_message(refused)
+
+
+def test_template_allowed_secret_groups_issues_into_a_listed_group(client: TestClient, admin: Headers) -> None:
+    group = ok(client.post(f"{V2}/secret_groups", json={"name": "pki-team"}, headers=admin))
+    pki = build_pki(client, admin, allowed_secret_groups=group["id"])
     assert issue(client, admin, pki.template, name="inside", secret_group_id=group["id"]).status_code == 201
 
 
@@ -437,8 +502,7 @@ def test_template_name_rule_violation_is_400_naming_the_rule(
 def test_rotation_issues_a_new_certificate_with_a_new_serial_and_key(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin)
     first = ok(issue(client, admin, pki.template))
-    ok(client.post(f"{V2}/secrets/{first['id']}/versions", json={}, headers=admin))
-    current = ok(client.get(f"{V2}/secrets/{first['id']}/versions/current", headers=admin), 200)
+    current = rotate(client, admin, first["id"])
     assert cert_of(current["certificate"]).serial_number != cert_of(first["certificate"]).serial_number
     assert current["private_key"] != first["private_key"]
     assert_signed_by(cert_of(current["certificate"]), ca_cert(client, pki.intermediate))
@@ -447,7 +511,7 @@ def test_rotation_issues_a_new_certificate_with_a_new_serial_and_key(client: Tes
 def test_rotation_keeps_the_previous_certificate_readable(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin)
     first = ok(issue(client, admin, pki.template))
-    ok(client.post(f"{V2}/secrets/{first['id']}/versions", json={}, headers=admin))
+    rotate(client, admin, first["id"])
     previous = ok(client.get(f"{V2}/secrets/{first['id']}/versions/previous", headers=admin), 200)
     assert (previous["certificate"], previous["private_key"]) == (first["certificate"], first["private_key"])
 
@@ -458,14 +522,14 @@ def test_revoking_a_private_cert_answers_the_revocation_time(
     pki = build_pki(client, admin)
     secret = ok(issue(client, admin, pki.template))
     clock.advance(days=1)
-    answer = ok(client.post(f"{V2}/secrets/{secret['id']}/actions", json={"action_type": REVOKE_CERT}, headers=admin))
+    answer = ok(revoke(client, admin, secret['id']))
     assert answer["revocation_time_seconds"] == int(clock.now.timestamp())
 
 
 def test_revoked_private_cert_is_on_its_intermediates_crl(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin)
     secret = ok(issue(client, admin, pki.template))
-    ok(client.post(f"{V2}/secrets/{secret['id']}/actions", json={"action_type": REVOKE_CERT}, headers=admin))
+    ok(revoke(client, admin, secret['id']))
     crl = crl_of(client, pki.intermediate)
     assert_in_crl(crl, cert_of(secret["certificate"]).serial_number)
     assert crl.is_signature_valid(ca_cert(client, pki.intermediate).public_key())  # type: ignore[arg-type]
@@ -474,21 +538,30 @@ def test_revoked_private_cert_is_on_its_intermediates_crl(client: TestClient, ad
 def test_revoking_a_private_cert_twice_is_409(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin)
     secret = ok(issue(client, admin, pki.template))
-    ok(client.post(f"{V2}/secrets/{secret['id']}/actions", json={"action_type": REVOKE_CERT}, headers=admin))
-    r = client.post(f"{V2}/secrets/{secret['id']}/actions", json={"action_type": REVOKE_CERT}, headers=admin)
+    ok(revoke(client, admin, secret['id']))
+    r = revoke(client, admin, secret['id'])
     assert r.status_code == 409
 
 
 def test_version_action_revokes_only_that_versions_certificate(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin)
     first = ok(issue(client, admin, pki.template))
-    ok(client.post(f"{V2}/secrets/{first['id']}/versions", json={}, headers=admin))
-    current = ok(client.get(f"{V2}/secrets/{first['id']}/versions/current", headers=admin), 200)
-    answer = ok(client.post(f"{V2}/secrets/{first['id']}/versions/previous/actions", json={"action_type": REVOKE_CERT}, headers=admin))
+    current = rotate(client, admin, first["id"])
+    answer = ok(revoke(client, admin, first["id"], "previous"))
     crl = crl_of(client, pki.intermediate)
     assert "revocation_time_seconds" in answer
     assert_in_crl(crl, cert_of(first["certificate"]).serial_number)
     assert crl.get_revoked_certificate_by_serial_number(cert_of(current["certificate"]).serial_number) is None
+
+
+def test_rotating_a_revoked_private_cert_clears_its_revocation_time(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    secret = ok(issue(client, admin, pki.template))
+    ok(revoke(client, admin, secret['id']))
+    rotate(client, admin, secret["id"])
+    meta = ok(client.get(f"{V2}/secrets/{secret['id']}/metadata", headers=admin), 200)
+    assert meta["state_description"] == "active"
+    assert "revocation_time_seconds" not in meta and "revocation_time_rfc3339" not in meta
 
 
 def test_rotate_crl_bumps_the_crl_number(client: TestClient, admin: Headers) -> None:
@@ -501,7 +574,7 @@ def test_rotate_crl_bumps_the_crl_number(client: TestClient, admin: Headers) -> 
 def test_crl_disable_serves_a_signed_empty_crl(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin)
     secret = ok(issue(client, admin, pki.template))
-    ok(client.post(f"{V2}/secrets/{secret['id']}/actions", json={"action_type": REVOKE_CERT}, headers=admin))
+    ok(revoke(client, admin, secret['id']))
     ok(client.patch(f"{CONFIGS}/{pki.intermediate}", json={"crl_disable": True}, headers=admin), 200)
     crl = crl_of(client, pki.intermediate)
     assert len(crl) == 0
@@ -589,6 +662,14 @@ def test_list_configurations_pages_through_all_of_them(client: TestClient, admin
     names = [c["name"] for c in first["configurations"] + second["configurations"]]
     assert first["total_count"] == 3 and "next" in first and "previous" in second
     assert sorted(names) == ["root-a", "root-b", "root-c"]
+
+
+def test_list_configurations_with_an_unknown_type_is_400_naming_the_parameter(
+    client: TestClient, admin: Headers
+) -> None:
+    r = client.get(CONFIGS, params={"config_types": "private_cert"}, headers=admin)
+    assert r.status_code == 400
+    assert error_field(r) == "config_types"
 
 
 def test_get_with_another_accepted_configuration_type_is_404(client: TestClient, admin: Headers) -> None:

@@ -1,0 +1,10 @@
+"""The task handlers every worker runs, by task kind: one registry for `serve` and `worker`."""
+
+from __future__ import annotations
+
+from lifecycle import scheduler
+from lifecycle.workers import Handler
+
+
+def background_handlers() -> dict[str, Handler]:
+    return dict(scheduler.HANDLERS)
