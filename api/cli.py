@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from datetime import timedelta
 
@@ -76,7 +77,8 @@ def _serve(settings: Settings) -> int:
     if opened.admin_token:
         print(f"First start: created the admin token (also in {settings.data_dir / 'admin-token'}, mode 0600):")
         print(opened.admin_token, flush=True)
-    app = create_app(opened.core, workers=settings.workers, scheduler_interval=settings.scheduler_interval)
+    core = dataclasses.replace(opened.core, allow_private_webhooks=settings.allow_private_webhooks)
+    app = create_app(core, workers=settings.workers, scheduler_interval=settings.scheduler_interval)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
     return 0
 
@@ -96,7 +98,8 @@ def _worker(settings: Settings, threads: int) -> int:
         signal.signal(sig, lambda *_: stop.set())
     if settings.test_hook:
         _install_test_hook(settings.test_hook)
-    pool = WorkerPool(opened.core, background_handlers(), threads=threads, tick=scheduler.tick,
+    core = dataclasses.replace(opened.core, allow_private_webhooks=settings.allow_private_webhooks)
+    pool = WorkerPool(core, background_handlers(), threads=threads, tick=scheduler.tick,
                       tick_interval=settings.scheduler_interval, lease=timedelta(seconds=settings.task_lease))
     pool.start()
     print(f"certkeeper worker: {threads} thread(s) running; stop with SIGTERM", flush=True)

@@ -8,7 +8,15 @@ from typing import Any
 from lifecycle.configurations import ConfigView
 from lifecycle.core import Core
 from lifecycle.locks import SecretLocks
-from lifecycle.records import ConfigRecord, GroupRecord, LockRecord, SecretRecord, TaskRecord
+from lifecycle.records import (
+    ConfigRecord,
+    EventRecord,
+    GroupRecord,
+    LockRecord,
+    SecretRecord,
+    TaskRecord,
+    WebhookRecord,
+)
 from lifecycle.secrets import SecretView
 from lifecycle.types import handler_for
 from lifecycle.version_ops import VersionView
@@ -217,3 +225,18 @@ def task(record: TaskRecord) -> dict[str, Any]:
     if record.last_error_code:
         body["errors"] = [{"code": record.last_error_code, "description": record.last_error or ""}]
     return body
+
+
+def event(record: EventRecord) -> dict[str, Any]:
+    return {
+        "id": record.id, "event_type": record.event_type, "at": ts(record.at), "secret_id": record.secret_id,
+        "secret_group_id": record.secret_group_id, "secret_type": record.secret_type,
+        "secret_name": record.secret_name, "detail": record.detail,
+    }
+
+
+def webhook(record: WebhookRecord) -> dict[str, Any]:
+    return {
+        "id": record.id, "url": record.url, "event_types": record.event_types, "description": record.description or "",
+        "created_by": record.created_by, "created_at": ts(record.created_at),
+    }

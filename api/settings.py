@@ -43,6 +43,7 @@ class Settings:
     workers: int = 2
     scheduler_interval: float = 15.0  # seconds between looks for due rotations
     task_lease: float = 300.0  # seconds a worker holds a task before another may take it over
+    allow_private_webhooks: bool = False
     test_hook: str | None = None  # tests only: pause a rotation before it commits (crash tests)
 
     @classmethod
@@ -74,4 +75,5 @@ class Settings:
             scheduler_interval=_seconds(pick("scheduler_interval", 15.0), "scheduler_interval"),
             task_lease=_seconds(pick("task_lease", 300.0), "task_lease"),
             test_hook=str(pick("test_hook")) if pick("test_hook") else None,
+            allow_private_webhooks=str(pick("allow_private_webhooks", "false")).lower() in ("1", "true", "yes"),
         )

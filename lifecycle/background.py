@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lifecycle import scheduler
+from lifecycle import scheduler, webhooks
 from lifecycle.workers import Handler
 
 
 def background_handlers() -> dict[str, Handler]:
-    return dict(scheduler.HANDLERS)
+    return {**scheduler.HANDLERS, **webhooks.HANDLERS}

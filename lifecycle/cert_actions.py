@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lifecycle import audit, crls, versions
+from lifecycle import audit, crls, events, versions
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, InvalidInput
 from lifecycle.records import RevocationRecord
@@ -41,4 +41,5 @@ def run_action(core: Core, actor: Actor, secret_id: str, ref: str | None, fields
                                          "revocation_time_rfc3339": now.isoformat().replace("+00:00", "Z")}
             tx.update_secret(secret.id, attributes=attrs, state=State.DEACTIVATED, updated_at=now)
         audit.record(tx, actor, now, "secret.revoke_certificate", f"secret:{secret.id}/version:{version.id}")
+        events.emit(tx, now, events.EventType.SECRET_REVOKED, secret, {"version_id": version.id, "serial": serial})
     return {"action_type": REVOKE, "revocation_time_seconds": seconds}

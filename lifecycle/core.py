@@ -25,6 +25,7 @@ class Core:
     clock: Callable[[], datetime] = system_clock
     instance_id: str = "local"
     public_url: str = DEFAULT_PUBLIC_URL  # base of CRL and CA URLs embedded in certificates
+    allow_private_webhooks: bool = False  # operators (and tests) may allow webhooks to internal addresses
 
     def crn(self, resource: str, ident: str) -> str:
         return f"crn:v1:certkeeper:private:secrets-manager:local:a/{self.instance_id}:{self.instance_id}:{resource}:{ident}"

@@ -43,6 +43,7 @@ class SecretRecord:
     next_rotation_date: datetime | None
     client_request_token: str | None
     request_fingerprint: str | None
+    next_expiry_notice: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +150,28 @@ class TaskRecord:
     created_by: str
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    at: datetime
+    event_type: str
+    secret_id: str | None
+    secret_group_id: str | None
+    secret_type: str | None
+    secret_name: str | None
+    detail: dict[str, Any]
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    id: str
+    url: str
+    event_types: list[str]
+    key_payload: bytes = field(repr=False)
+    key_wrapped: bytes = field(repr=False)
+    key_id: str
+    description: str | None
+    created_by: str
+    created_at: datetime

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lifecycle import tasks, version_ops
+from lifecycle import events, tasks, version_ops
 from lifecycle.core import SYSTEM, Core
 from lifecycle.errors import CertkeeperError, NotFound
 from lifecycle.secrets import load_secret
@@ -31,6 +31,7 @@ BATCH = 500
 class TickReport:
     enqueued: int
     deactivated: int
+    notices: int = 0
 
 
 def tick(core: Core, *, limit: int = BATCH) -> TickReport:
@@ -44,10 +45,12 @@ def tick(core: Core, *, limit: int = BATCH) -> TickReport:
                            created_by="scheduler", now=now)
             tx.update_secret(secret.id, next_rotation_date=None,
                              attributes=secret.attributes | {"rotation_state": "pending"})
+        notices = events.notify_expiring(tx, now, limit)  # the 0-day notice comes before the expiry itself
         expired = tx.secrets_expired_but_active(now, limit)
         for secret in expired:
             tx.update_secret(secret.id, state=State.DEACTIVATED, updated_at=now)
-    return TickReport(len(due), len(expired))
+            events.emit(tx, now, events.EventType.SECRET_EXPIRED, secret)
+    return TickReport(len(due), len(expired), notices)
 
 
 def run_rotation(core: Core, claimed: tasks.Claimed) -> None:
@@ -75,6 +78,8 @@ def run_rotation(core: Core, claimed: tasks.Claimed) -> None:
                 error = {"code": type(exc).__name__, "message": exc.message,
                          "next_attempt": next_at.isoformat() if next_at else None}
                 tx.update_secret(secret_id, attributes=_state(secret.attributes, "failed", error))
+                events.emit(tx, now, events.EventType.SECRET_ROTATION_FAILED, secret,
+                            {"error_code": error["code"], "task_id": claimed.task.id})
 
 
 def _state(attributes: dict[str, Any], state: str, error: dict[str, Any] | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lifecycle import audit, rotation, versions
+from lifecycle import audit, events, rotation, versions
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, InvalidInput, Locked, NotFound
 from lifecycle.records import SecretRecord, VersionRecord
@@ -185,6 +185,7 @@ def _create(
             versions_total=1,
             locks_total=0,
             next_rotation_date=_next_rotation(handler, material.attributes or {}, now, now),
+            next_expiry_notice=events.next_expiry_notice(material.expiration_date or draft.expiration_date, now),
             client_request_token=token_key,
             request_fingerprint=core.keyring.fingerprint(source) if token_key else None,
         )
@@ -194,6 +195,7 @@ def _create(
             custom_metadata=draft.version_custom_metadata, attributes=material.version_attributes,
         )
         audit.record(tx, actor, now, "secret.create", f"secret:{secret.id}")
+        events.emit(tx, now, events.EventType.SECRET_CREATED, secret)
     return SecretView(secret, effective_state(secret, now), material.data, version)
 
 
@@ -286,6 +288,7 @@ def update_metadata(core: Core, actor: Actor, secret_id: str, patch: dict[str, A
         if "expiration_date" in patch:
             _check_expiration(patch["expiration_date"], now, secret.secret_type)
             changes["expiration_date"] = patch["expiration_date"]
+            changes["next_expiry_notice"] = events.next_expiry_notice(patch["expiration_date"], now)
         typed = {k: patch[k] for k in handler.patch_fields if k in patch}
         if typed:
             ctx = HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id)
@@ -321,11 +324,11 @@ def delete_secret(core: Core, actor: Actor, secret_id: str) -> None:
     with core.store.transaction() as tx:
         secret = load_secret(tx, actor, secret_id, for_update=True)
         locks = tx.list_locks(secret_id=secret.id)
-        if locks:
-            raise Locked(
-                f"secret '{secret.id}' is locked ({', '.join(sorted({lock.name for lock in locks}))}); "
-                "remove its locks before deleting it",
-                locks=[lock.name for lock in locks],
-            )
-        tx.delete_secret(secret.id)
-        audit.record(tx, actor, now, "secret.delete", f"secret:{secret.id}")
+        if not locks:
+            events.emit(tx, now, events.EventType.SECRET_DELETED, secret)
+            tx.delete_secret(secret.id)
+            audit.record(tx, actor, now, "secret.delete", f"secret:{secret.id}")
+            return
+    names = sorted({lock.name for lock in locks})
+    events.emit_alone(core, events.EventType.SECRET_DELETION_BLOCKED, secret, {"locks": names})
+    raise Locked(f"secret '{secret.id}' is locked ({', '.join(names)}); remove its locks before deleting it", locks=names)

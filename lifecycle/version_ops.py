@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lifecycle import audit, rotation, tasks, versions
+from lifecycle import audit, events, rotation, tasks, versions
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, InvalidInput, Locked
 from lifecycle.records import SecretRecord, VersionRecord
@@ -47,12 +47,18 @@ def create_version(
     Raises InvalidInput, NotFound, Locked (previous version locked), Conflict
     (client_request_token reused with other data).
     """
-    with core.store.transaction() as tx:
-        return create_version_in(
-            tx, core, actor, secret_id, fields, custom_metadata=custom_metadata,
-            version_custom_metadata=version_custom_metadata, client_request_token=client_request_token,
-            version_stages=version_stages, auto_rotated=auto_rotated, rotation_trigger=rotation_trigger,
-        )
+    try:
+        with core.store.transaction() as tx:
+            return create_version_in(
+                tx, core, actor, secret_id, fields, custom_metadata=custom_metadata,
+                version_custom_metadata=version_custom_metadata, client_request_token=client_request_token,
+                version_stages=version_stages, auto_rotated=auto_rotated, rotation_trigger=rotation_trigger,
+            )
+    except Locked as exc:
+        with core.store.reader() as tx:
+            secret = load_secret(tx, actor, secret_id)
+        events.emit_alone(core, events.EventType.SECRET_ROTATION_BLOCKED, secret, {"locks": exc.locks})
+        raise
 
 
 def create_version_in(
@@ -143,8 +149,11 @@ def create_version_in(
         changes["attributes"] = attributes
     if material.expiration_date is not None:
         changes["expiration_date"] = material.expiration_date
+        changes["next_expiry_notice"] = events.next_expiry_notice(material.expiration_date, now)
     tx.update_secret(secret.id, **changes, locks_total=tx.count_locks(secret.id))
     audit.record(tx, actor, now, "secret.create_version", f"secret:{secret.id}/version:{version.id}")
+    events.emit(tx, now, events.EventType.SECRET_ROTATED, secret,
+                {"version_id": version.id, "auto_rotated": auto_rotated, "current_moved": moved_current})
     updated = tx.get_secret(secret.id)
     stages = tx.get_stages(secret.id)
     assert updated is not None
@@ -220,11 +229,15 @@ def delete_version_data(core: Core, actor: Actor, secret_id: str, ref: str) -> N
     with core.store.transaction() as tx:
         secret = load_secret(tx, actor, secret_id, for_update=True)
         version = versions.resolve(tx, secret.id, ref)
-        _refuse_if_locked(tx, version, "deleted")
-        tx.erase_payloads([version.id])
-        if tx.get_stages(secret.id).get(Stage.CURRENT) == version.id:
-            tx.update_secret(secret.id, state=State.DESTROYED, updated_at=now)
-        audit.record(tx, actor, now, "version.delete_data", f"secret:{secret.id}/version:{version.id}")
+        locks = [lock.name for lock in tx.list_locks(version_id=version.id)]
+        if not locks:
+            tx.erase_payloads([version.id])
+            if tx.get_stages(secret.id).get(Stage.CURRENT) == version.id:
+                tx.update_secret(secret.id, state=State.DESTROYED, updated_at=now)
+            audit.record(tx, actor, now, "version.delete_data", f"secret:{secret.id}/version:{version.id}")
+            return
+    events.emit_alone(core, events.EventType.SECRET_DATA_DELETION_BLOCKED, secret, {"version_id": version.id, "locks": locks})
+    raise Locked(f"version '{version.id}' is locked ({', '.join(locks)}) and cannot be deleted", locks=locks)
 
 
 def _refuse_if_locked(tx: Any, version: VersionRecord, verb: str) -> None:

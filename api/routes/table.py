@@ -9,6 +9,7 @@ from api.endpoint import Endpoint
 from api.routes import (
     actions,
     configurations,
+    events,
     groups,
     health,
     locks,
@@ -71,6 +72,12 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("GET", V2 + "/random_password", rotation.random_password, R, "Generate a random password (not stored)"),
     Endpoint("GET", V2 + "/secrets/{secret_id}/tasks", tasks.list_tasks, R, "List a secret's tasks (orders, rotations)"),
     Endpoint("GET", V2 + "/secrets/{secret_id}/tasks/{id}", tasks.get_task, R, "Get one of a secret's tasks"),
+    # events and webhooks (certkeeper extensions)
+    Endpoint("GET", V2 + "/events", events.list_events, R, "List events (filter by event_type, secret_id, since, after_id)"),
+    Endpoint("POST", V2 + "/webhooks", events.create_webhook, M, "Register a webhook; answers its signing key once", "webhook.create", s.WebhookPrototype, 201),
+    Endpoint("GET", V2 + "/webhooks", events.list_webhooks, M, "List webhooks"),
+    Endpoint("DELETE", V2 + "/webhooks/{id}", events.delete_webhook, M, "Delete a webhook", "webhook.delete", status=204),
+    Endpoint("GET", V2 + "/webhooks/{id}/deliveries", events.list_deliveries, M, "A webhook's delivery log"),
     # configurations: private CAs and certificate templates
     Endpoint("POST", V2 + "/configurations", configurations.create_configuration, M, "Create a configuration", "configuration.create", c.ConfigurationPrototype, 201),
     Endpoint("GET", V2 + "/configurations", configurations.list_configurations, R, "List configurations"),

@@ -172,6 +172,12 @@ class StageMove(Strict):
     version_id: StrictStr
 
 
+class WebhookPrototype(Strict):
+    url: StrictStr
+    event_types: list[StrictStr] = Field(default_factory=list)
+    description: StrictStr | None = None
+
+
 class VersionMetadataPatch(Strict):
     version_custom_metadata: dict[str, Any] | None = None
 

@@ -83,6 +83,7 @@ secrets = Table(
     Column("versions_total", Integer, nullable=False),
     Column("locks_total", Integer, nullable=False),
     Column("next_rotation_date", UTCDateTime, nullable=True),
+    Column("next_expiry_notice", UTCDateTime, nullable=True),  # when the next about-to-expire event is due
     Column("client_request_token", String(64), nullable=True, unique=True),
     Column("request_fingerprint", String(96), nullable=True),
     UniqueConstraint("secret_group_id", "secret_type", "name", name="uq_secrets_group_type_name"),
@@ -90,6 +91,7 @@ secrets = Table(
     Index("ix_secrets_name", "name"),
     Index("ix_secrets_expiration_date", "expiration_date"),
     Index("ix_secrets_next_rotation_date", "next_rotation_date"),
+    Index("ix_secrets_next_expiry_notice", "next_expiry_notice"),
 )
 
 # Labels again, one row each, so match_all_labels and search use an index.
@@ -236,4 +238,34 @@ tasks = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_tasks_due", "status", "run_after"),
     Index("ix_tasks_secret", "secret_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("secret_id", ID, nullable=True),
+    Column("secret_group_id", ID, nullable=True),
+    Column("secret_type", String(32), nullable=True),
+    Column("secret_name", String(256), nullable=True),
+    Column("detail", JSON, nullable=False),  # never a secret value
+    Index("ix_events_at", "at"),
+    Index("ix_events_type_at", "event_type", "at"),
+    Index("ix_events_secret", "secret_id"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("event_types", JSON, nullable=False),  # empty: every event
+    Column("key_payload", LargeBinary, nullable=False),  # the HMAC signing key, sealed
+    Column("key_wrapped", LargeBinary, nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

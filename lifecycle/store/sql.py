@@ -33,6 +33,7 @@ from lifecycle.errors import Conflict, InvalidInput, LifecycleError, StoreUnavai
 from lifecycle.records import (
     AuditRecord,
     ConfigRecord,
+    EventRecord,
     GroupRecord,
     LockRecord,
     RevocationRecord,
@@ -40,6 +41,7 @@ from lifecycle.records import (
     TaskRecord,
     TokenRecord,
     VersionRecord,
+    WebhookRecord,
 )
 from lifecycle.store import schema as t
 from lifecycle.store.engine import make_engine
@@ -451,6 +453,63 @@ class Tx:
         )
         row = self._c.execute(q.limit(1)).first()
         return _record(TaskRecord, row) if row else None
+
+    # -- events and webhooks -----------------------------------------------
+    def insert_event(self, event: EventRecord) -> int:
+        values = asdict(event)
+        values.pop("id")
+        result = self._c.execute(insert(t.events).values(**values).returning(t.events.c.id))
+        return int(result.scalar_one())
+
+    def list_events(
+        self, *, event_types: Sequence[str] | None, secret_id: str | None, groups: Sequence[str] | None,
+        since: datetime | None, after_id: int | None, limit: int,
+    ) -> list[EventRecord]:
+        e = t.events.c
+        q = select(t.events).order_by(e.id).limit(limit)
+        if event_types:
+            q = q.where(e.event_type.in_(list(event_types)))
+        if secret_id:
+            q = q.where(e.secret_id == secret_id)
+        if groups is not None:
+            q = q.where(e.secret_group_id.in_(list(groups)))
+        if since is not None:
+            q = q.where(e.at >= since)
+        if after_id is not None:
+            q = q.where(e.id > after_id)
+        return [_record(EventRecord, r) for r in self._c.execute(q)]
+
+    def get_event(self, event_id: int) -> EventRecord | None:
+        row = self._c.execute(select(t.events).where(t.events.c.id == event_id)).first()
+        return _record(EventRecord, row) if row else None
+
+    def secrets_due_expiry_notice(self, now: datetime, limit: int) -> list[SecretRecord]:
+        s = t.secrets.c
+        q = (select(t.secrets).where(s.next_expiry_notice.is_not(None), s.next_expiry_notice <= now)
+             .order_by(s.next_expiry_notice, s.id).limit(limit))
+        if self._for_update:
+            q = q.with_for_update(skip_locked=True)
+        return [_record(SecretRecord, r) for r in self._c.execute(q)]
+
+    def insert_webhook(self, hook: WebhookRecord) -> None:
+        self._insert(t.webhooks, asdict(hook), "webhook id collision")
+
+    def get_webhook(self, hook_id: str) -> WebhookRecord | None:
+        row = self._c.execute(select(t.webhooks).where(t.webhooks.c.id == hook_id)).first()
+        return _record(WebhookRecord, row) if row else None
+
+    def list_webhooks(self) -> list[WebhookRecord]:
+        q = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks.c.id)
+        return [_record(WebhookRecord, r) for r in self._c.execute(q)]
+
+    def delete_webhook(self, hook_id: str) -> None:
+        self._c.execute(delete(t.webhooks).where(t.webhooks.c.id == hook_id))
+
+    def tasks_of_kind(self, kind: str, param_key: str, param_value: str, limit: int) -> list[TaskRecord]:
+        k = t.tasks.c
+        q = (select(t.tasks).where(k.kind == kind, k.params[param_key].as_string() == param_value)
+             .order_by(k.created_at.desc(), k.id).limit(limit))
+        return [_record(TaskRecord, r) for r in self._c.execute(q)]
 
     # -- audit ------------------------------------------------------------
     def insert_audit(self, event: AuditRecord) -> None:
