@@ -1,0 +1,74 @@
+"""Store methods for engine configurations (CAs, templates) and revocations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from lifecycle.records import ConfigRecord, RevocationRecord
+from lifecycle.store import schema as t
+from lifecycle.store.tx_base import TxBase, _escape_like, _record
+
+
+class PkiTx(TxBase):
+    # -- configurations and revocations ------------------------------------
+    def insert_config(self, config: ConfigRecord) -> None:
+        self._insert(t.configurations, asdict(config), f"a configuration named '{config.name}' already exists")
+
+    def get_config(self, name: str, *, for_update: bool = False) -> ConfigRecord | None:
+        q = select(t.configurations).where(t.configurations.c.name == name)
+        if for_update and self._for_update:
+            q = q.with_for_update()
+        row = self._c.execute(q).first()
+        return _record(ConfigRecord, row) if row else None
+
+    def list_configs(
+        self, *, types: Sequence[str] | None = None, search: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[ConfigRecord], int]:
+        c = t.configurations.c
+        where: list[Any] = []
+        if types:
+            where.append(c.config_type.in_(list(types)))
+        if search:
+            where.append(func.lower(c.name).like(f"%{_escape_like(search.lower())}%", escape="\\"))
+        total = int(self._c.execute(select(func.count()).select_from(t.configurations).where(*where)).scalar_one())
+        q = select(t.configurations).where(*where).order_by(c.created_at, c.name).offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+        return [_record(ConfigRecord, r) for r in self._c.execute(q)], total
+
+    def update_config(self, name: str, **changes: Any) -> None:
+        self._c.execute(update(t.configurations).where(t.configurations.c.name == name).values(**changes))
+
+    def delete_config(self, name: str) -> None:
+        self._c.execute(delete(t.revocations).where(t.revocations.c.ca_name == name))
+        self._c.execute(delete(t.configurations).where(t.configurations.c.name == name))
+
+    def count_secrets_with_attribute(self, secret_type: str, key: str, value: str) -> int:
+        s = t.secrets.c
+        q = select(func.count()).select_from(t.secrets).where(
+            s.secret_type == secret_type, s.attributes[key].as_string() == value
+        )
+        return int(self._c.execute(q).scalar_one())
+
+    def configs_sealed_with_other_keys(self, active_key_id: str, limit: int) -> list[ConfigRecord]:
+        c = t.configurations.c
+        q = select(t.configurations).where(c.key_id.is_not(None), c.key_id != active_key_id).order_by(c.name).limit(limit)
+        return [_record(ConfigRecord, r) for r in self._c.execute(q)]
+
+    def insert_revocation(self, revocation: RevocationRecord) -> None:
+        self._insert(t.revocations, asdict(revocation), f"serial {revocation.serial} is already revoked")
+
+    def get_revocation(self, ca_name: str, serial: str) -> RevocationRecord | None:
+        r = t.revocations.c
+        row = self._c.execute(select(t.revocations).where(r.ca_name == ca_name, r.serial == serial)).first()
+        return _record(RevocationRecord, row) if row else None
+
+    def list_revocations(self, ca_name: str) -> list[RevocationRecord]:
+        r = t.revocations.c
+        q = select(t.revocations).where(r.ca_name == ca_name).order_by(r.revoked_at, r.serial)
+        return [_record(RevocationRecord, row) for row in self._c.execute(q)]
+

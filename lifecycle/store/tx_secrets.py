@@ -1,0 +1,306 @@
+"""Store methods for groups, secrets, labels, versions, stage labels and locks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from lifecycle.errors import Conflict
+from lifecycle.records import GroupRecord, LockRecord, SecretRecord, VersionRecord
+from lifecycle.store import schema as t
+from lifecycle.store.tx_base import TxBase, _escape_like, _record
+
+SORTABLE = {
+    "id": t.secrets.c.id,
+    "created_at": t.secrets.c.created_at,
+    "updated_at": t.secrets.c.updated_at,
+    "retrieved_at": t.secrets.c.retrieved_at,
+    "expiration_date": t.secrets.c.expiration_date,
+    "secret_type": t.secrets.c.secret_type,
+    "name": t.secrets.c.name,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SecretQuery:
+    offset: int = 0
+    limit: int = 200
+    sort: str = "created_at"
+    descending: bool = False
+    search: str | None = None
+    groups: Sequence[str] | None = None
+    secret_types: Sequence[str] | None = None
+    labels: Sequence[str] | None = None
+
+
+class SecretsTx(TxBase):
+    # -- groups -----------------------------------------------------------
+    def insert_group(self, group: GroupRecord) -> None:
+        self._insert(t.secret_groups, asdict(group), f"secret group name '{group.name}' is already in use")
+
+    def get_group(self, group_id: str) -> GroupRecord | None:
+        row = self._c.execute(select(t.secret_groups).where(t.secret_groups.c.id == group_id)).first()
+        return _record(GroupRecord, row) if row else None
+
+    def get_group_by_name(self, name: str) -> GroupRecord | None:
+        row = self._c.execute(select(t.secret_groups).where(t.secret_groups.c.name == name)).first()
+        return _record(GroupRecord, row) if row else None
+
+    def list_groups(self, ids: Iterable[str] | None = None) -> list[GroupRecord]:
+        q = select(t.secret_groups).order_by(t.secret_groups.c.created_at, t.secret_groups.c.id)
+        if ids is not None:
+            q = q.where(t.secret_groups.c.id.in_(list(ids)))
+        return [_record(GroupRecord, r) for r in self._c.execute(q)]
+
+    def update_group(self, group_id: str, **changes: Any) -> None:
+        try:
+            self._c.execute(update(t.secret_groups).where(t.secret_groups.c.id == group_id).values(**changes))
+        except IntegrityError:
+            raise Conflict(f"secret group name '{changes.get('name')}' is already in use", field="name") from None
+
+    def delete_group(self, group_id: str) -> None:
+        self._c.execute(delete(t.secret_groups).where(t.secret_groups.c.id == group_id))
+
+    def count_secrets_in_group(self, group_id: str) -> int:
+        q = select(func.count()).select_from(t.secrets).where(t.secrets.c.secret_group_id == group_id)
+        return int(self._c.execute(q).scalar_one())
+
+    # -- secrets ----------------------------------------------------------
+    def insert_secret(self, secret: SecretRecord) -> None:
+        self._insert(
+            t.secrets,
+            asdict(secret),
+            f"a {secret.secret_type} secret named '{secret.name}' already exists in this secret group",
+        )
+        self._write_labels(secret.id, secret.labels)
+
+    def get_secret(self, secret_id: str, *, for_update: bool = False) -> SecretRecord | None:
+        q = select(t.secrets).where(t.secrets.c.id == secret_id)
+        if for_update and self._for_update:
+            q = q.with_for_update()
+        row = self._c.execute(q).first()
+        return _record(SecretRecord, row) if row else None
+
+    def find_secret(self, group_id: str, secret_type: str, name: str) -> SecretRecord | None:
+        q = select(t.secrets).where(
+            t.secrets.c.secret_group_id == group_id,
+            t.secrets.c.secret_type == secret_type,
+            t.secrets.c.name == name,
+        )
+        row = self._c.execute(q).first()
+        return _record(SecretRecord, row) if row else None
+
+    def find_secret_by_token(self, token: str) -> SecretRecord | None:
+        row = self._c.execute(select(t.secrets).where(t.secrets.c.client_request_token == token)).first()
+        return _record(SecretRecord, row) if row else None
+
+    def list_secrets(self, query: SecretQuery) -> tuple[list[SecretRecord], int]:
+        conditions = self._secret_conditions(query)
+        total = int(self._c.execute(select(func.count()).select_from(t.secrets).where(*conditions)).scalar_one())
+        column = SORTABLE[query.sort]
+        order = [column.desc() if query.descending else column.asc(), t.secrets.c.id.asc()]
+        q: Select[Any] = select(t.secrets).where(*conditions).order_by(*order).offset(query.offset).limit(query.limit)
+        return [_record(SecretRecord, r) for r in self._c.execute(q)], total
+
+    def _secret_conditions(self, query: SecretQuery) -> list[Any]:
+        s = t.secrets.c
+        conditions: list[Any] = []
+        if query.groups is not None:
+            conditions.append(s.secret_group_id.in_(list(query.groups)))
+        if query.secret_types:
+            conditions.append(s.secret_type.in_(list(query.secret_types)))
+        for label in query.labels or ():
+            conditions.append(
+                exists().where(t.secret_labels.c.secret_id == s.id, t.secret_labels.c.label == label)
+            )
+        if query.search:
+            pattern = f"%{_escape_like(query.search.lower())}%"
+            conditions.append(
+                or_(
+                    func.lower(s.id).like(pattern, escape="\\"),
+                    func.lower(s.name).like(pattern, escape="\\"),
+                    func.lower(s.description).like(pattern, escape="\\"),
+                    func.lower(s.secret_type).like(pattern, escape="\\"),
+                    exists().where(
+                        t.secret_labels.c.secret_id == s.id,
+                        func.lower(t.secret_labels.c.label).like(pattern, escape="\\"),
+                    ),
+                )
+            )
+        return conditions
+
+    def update_secret(self, secret_id: str, **changes: Any) -> None:
+        try:
+            self._c.execute(update(t.secrets).where(t.secrets.c.id == secret_id).values(**changes))
+        except IntegrityError:
+            raise Conflict(f"a secret named '{changes.get('name')}' already exists in this secret group", field="name") from None
+        if "labels" in changes:
+            self._c.execute(delete(t.secret_labels).where(t.secret_labels.c.secret_id == secret_id))
+            self._write_labels(secret_id, changes["labels"])
+
+    def delete_secret(self, secret_id: str) -> None:
+        # Children first: SQLite enforces ON DELETE CASCADE only with the pragma on,
+        # and explicit order keeps both backends identical.
+        for table in (t.locks, t.version_stages, t.secret_labels, t.secret_versions, t.tasks):
+            self._c.execute(delete(table).where(table.c.secret_id == secret_id))
+        self._c.execute(delete(t.secrets).where(t.secrets.c.id == secret_id))
+
+    def secrets_due_for_rotation(self, now: datetime, limit: int) -> list[SecretRecord]:
+        """Secrets whose next_rotation_date has come, oldest first, by the index on that column.
+        Locked with SKIP LOCKED on PostgreSQL so concurrent schedulers share the work."""
+        s = t.secrets.c
+        q = (select(t.secrets).where(s.next_rotation_date.is_not(None), s.next_rotation_date <= now)
+             .order_by(s.next_rotation_date, s.id).limit(limit))
+        if self._for_update:
+            q = q.with_for_update(skip_locked=True)
+        return [_record(SecretRecord, r) for r in self._c.execute(q)]
+
+    def secrets_expired_but_active(self, now: datetime, limit: int) -> list[SecretRecord]:
+        s = t.secrets.c
+        q = (select(t.secrets).where(s.expiration_date.is_not(None), s.expiration_date <= now, s.state == 1,
+                                     s.locks_total == 0)
+             .order_by(s.expiration_date, s.id).limit(limit))
+        if self._for_update:
+            q = q.with_for_update(skip_locked=True)
+        return [_record(SecretRecord, r) for r in self._c.execute(q)]
+
+    def _write_labels(self, secret_id: str, labels: Iterable[str]) -> None:
+        rows = [{"secret_id": secret_id, "label": label} for label in dict.fromkeys(labels)]
+        if rows:
+            self._c.execute(insert(t.secret_labels), rows)
+
+    # -- versions ---------------------------------------------------------
+    def insert_version(self, version: VersionRecord) -> None:
+        self._insert(t.secret_versions, asdict(version), "client_request_token was already used for another version")
+
+    def get_version(self, secret_id: str, version_id: str) -> VersionRecord | None:
+        v = t.secret_versions.c
+        row = self._c.execute(select(t.secret_versions).where(v.secret_id == secret_id, v.id == version_id)).first()
+        return _record(VersionRecord, row) if row else None
+
+    def list_versions(self, secret_id: str) -> list[VersionRecord]:
+        v = t.secret_versions.c
+        q = select(t.secret_versions).where(v.secret_id == secret_id).order_by(v.seq.desc())
+        return [_record(VersionRecord, r) for r in self._c.execute(q)]
+
+    def find_version_by_token(self, secret_id: str, token: str) -> VersionRecord | None:
+        v = t.secret_versions.c
+        row = self._c.execute(
+            select(t.secret_versions).where(v.secret_id == secret_id, v.client_request_token == token)
+        ).first()
+        return _record(VersionRecord, row) if row else None
+
+    def update_version(self, version_id: str, **changes: Any) -> None:
+        self._c.execute(update(t.secret_versions).where(t.secret_versions.c.id == version_id).values(**changes))
+
+    def erase_payloads(self, version_ids: Iterable[str]) -> None:
+        ids = list(version_ids)
+        if ids:
+            self._c.execute(
+                update(t.secret_versions)
+                .where(t.secret_versions.c.id.in_(ids))
+                .values(payload=None, wrapped_key=None, key_id=None)
+            )
+
+    def delete_versions(self, version_ids: Iterable[str]) -> None:
+        ids = list(version_ids)
+        if ids:
+            self._c.execute(delete(t.secret_versions).where(t.secret_versions.c.id.in_(ids)))
+
+    def versions_sealed_with_other_keys(self, active_key_id: str, limit: int) -> list[VersionRecord]:
+        v = t.secret_versions.c
+        q = (
+            select(t.secret_versions)
+            .where(v.key_id.is_not(None), v.key_id != active_key_id)
+            .order_by(v.id)
+            .limit(limit)
+        )
+        return [_record(VersionRecord, r) for r in self._c.execute(q)]
+
+    def count_versions_by_key(self) -> dict[str, int]:
+        """How many sealed values (versions and CA keys) each root key wraps."""
+        counts: dict[str, int] = {}
+        for table in (t.secret_versions, t.configurations):
+            q = select(table.c.key_id, func.count()).where(table.c.key_id.is_not(None)).group_by(table.c.key_id)
+            for row in self._c.execute(q):
+                counts[row[0]] = counts.get(row[0], 0) + int(row[1])
+        return counts
+
+    # -- stage labels -----------------------------------------------------
+    def get_stages(self, secret_id: str) -> dict[str, str]:
+        q = select(t.version_stages.c.stage, t.version_stages.c.version_id).where(
+            t.version_stages.c.secret_id == secret_id
+        )
+        return {row.stage: row.version_id for row in self._c.execute(q)}
+
+    def set_stage(self, secret_id: str, stage: str, version_id: str) -> None:
+        vs = t.version_stages
+        self._c.execute(delete(vs).where(vs.c.secret_id == secret_id, vs.c.stage == stage))
+        self._c.execute(insert(vs).values(secret_id=secret_id, stage=stage, version_id=version_id))
+
+    def remove_stage(self, secret_id: str, stage: str) -> None:
+        vs = t.version_stages
+        self._c.execute(delete(vs).where(vs.c.secret_id == secret_id, vs.c.stage == stage))
+
+    # -- locks ------------------------------------------------------------
+    def list_locks(self, *, secret_id: str | None = None, version_id: str | None = None) -> list[LockRecord]:
+        q = select(t.locks).order_by(t.locks.c.created_at, t.locks.c.name)
+        if secret_id is not None:
+            q = q.where(t.locks.c.secret_id == secret_id)
+        if version_id is not None:
+            q = q.where(t.locks.c.version_id == version_id)
+        return [_record(LockRecord, r) for r in self._c.execute(q)]
+
+    def list_locks_of_secrets(self, secret_ids: Sequence[str]) -> list[LockRecord]:
+        if not secret_ids:
+            return []
+        q = select(t.locks).where(t.locks.c.secret_id.in_(list(secret_ids))).order_by(t.locks.c.name)
+        return [_record(LockRecord, r) for r in self._c.execute(q)]
+
+    def upsert_lock(self, lock: LockRecord) -> None:
+        lk = t.locks
+        existing = self._c.execute(
+            select(lk.c.created_at, lk.c.created_by).where(lk.c.version_id == lock.version_id, lk.c.name == lock.name)
+        ).first()
+        if existing:
+            self._c.execute(
+                update(lk)
+                .where(lk.c.version_id == lock.version_id, lk.c.name == lock.name)
+                .values(description=lock.description, attributes=lock.attributes, updated_at=lock.updated_at)
+            )
+        else:
+            self._c.execute(insert(lk).values(**asdict(lock)))
+
+    def delete_locks(self, version_id: str, names: Sequence[str] | None = None, *, secret_id: str | None = None) -> None:
+        """Delete the locks of one version (all, or those named); with ``secret_id``
+        and an empty version id, the named locks on every version of that secret."""
+        lk = t.locks
+        cond = [lk.c.secret_id == secret_id] if secret_id and not version_id else [lk.c.version_id == version_id]
+        if names is not None:
+            cond.append(lk.c.name.in_(list(names)))
+        self._c.execute(delete(lk).where(and_(*cond)))
+
+    def locked_secrets(
+        self, *, groups: Sequence[str] | None, search: str | None, offset: int, limit: int
+    ) -> tuple[list[SecretRecord], int]:
+        """Secrets holding at least one lock (whose name contains ``search``), by name."""
+        lk = t.locks.c
+        cond = [lk.secret_id == t.secrets.c.id]
+        if search:
+            cond.append(func.lower(lk.name).like(f"%{_escape_like(search.lower())}%", escape="\\"))
+        where = [exists().where(*cond)]
+        if groups is not None:
+            where.append(t.secrets.c.secret_group_id.in_(list(groups)))
+        total = int(self._c.execute(select(func.count()).select_from(t.secrets).where(*where)).scalar_one())
+        q = select(t.secrets).where(*where).order_by(t.secrets.c.name, t.secrets.c.id).offset(offset).limit(limit)
+        return [_record(SecretRecord, r) for r in self._c.execute(q)], total
+
+    def count_locks(self, secret_id: str) -> int:
+        q = select(func.count()).select_from(t.locks).where(t.locks.c.secret_id == secret_id)
+        return int(self._c.execute(q).scalar_one())
+

@@ -1,0 +1,146 @@
+"""Store methods for tasks, events, webhooks, audit events and API tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+
+from lifecycle.records import (
+    AuditRecord,
+    EventRecord,
+    SecretRecord,
+    TaskRecord,
+    TokenRecord,
+    WebhookRecord,
+)
+from lifecycle.store import schema as t
+from lifecycle.store.tx_base import TxBase, _record
+
+
+class WorkTx(TxBase):
+    # -- tasks --------------------------------------------------------------
+    def insert_task(self, task: TaskRecord) -> None:
+        self._insert(t.tasks, asdict(task), "task id collision")
+
+    def get_task(self, task_id: str) -> TaskRecord | None:
+        row = self._c.execute(select(t.tasks).where(t.tasks.c.id == task_id)).first()
+        return _record(TaskRecord, row) if row else None
+
+    def list_tasks(self, secret_id: str, limit: int = 100) -> list[TaskRecord]:
+        k = t.tasks.c
+        q = select(t.tasks).where(k.secret_id == secret_id).order_by(k.created_at.desc(), k.id).limit(limit)
+        return [_record(TaskRecord, r) for r in self._c.execute(q)]
+
+    def due_tasks(self, now: datetime, limit: int, kinds: Sequence[str] | None = None) -> list[TaskRecord]:
+        """Runnable tasks: queued and due, or processing with an expired lease. Rows are
+        locked with SKIP LOCKED on PostgreSQL, so concurrent claimers never share one."""
+        k = t.tasks.c
+        runnable = or_(
+            and_(k.status == "queued", k.run_after <= now),
+            and_(k.status == "processing", k.lease_expires < now),
+        )
+        q = select(t.tasks).where(runnable).order_by(k.run_after, k.id).limit(limit)
+        if kinds:
+            q = q.where(k.kind.in_(list(kinds)))
+        if self._for_update:
+            q = q.with_for_update(skip_locked=True)
+        return [_record(TaskRecord, r) for r in self._c.execute(q)]
+
+    def update_task(self, task_id: str, *, expect_fence: int | None = None, **changes: Any) -> bool:
+        """Update a task; with ``expect_fence``, only while that fence still holds. True if a row changed."""
+        k = t.tasks.c
+        q = update(t.tasks).where(k.id == task_id)
+        if expect_fence is not None:
+            q = q.where(k.fence == expect_fence)
+        return bool(self._c.execute(q.values(**changes)).rowcount)
+
+    def active_task(self, secret_id: str, kinds: Sequence[str]) -> TaskRecord | None:
+        k = t.tasks.c
+        q = select(t.tasks).where(
+            k.secret_id == secret_id, k.kind.in_(list(kinds)), k.status.in_(["queued", "processing", "waiting"])
+        )
+        row = self._c.execute(q.limit(1)).first()
+        return _record(TaskRecord, row) if row else None
+
+    # -- events and webhooks -----------------------------------------------
+    def insert_event(self, event: EventRecord) -> int:
+        values = asdict(event)
+        values.pop("id")
+        result = self._c.execute(insert(t.events).values(**values).returning(t.events.c.id))
+        return int(result.scalar_one())
+
+    def list_events(
+        self, *, event_types: Sequence[str] | None, secret_id: str | None, groups: Sequence[str] | None,
+        since: datetime | None, after_id: int | None, limit: int,
+    ) -> list[EventRecord]:
+        e = t.events.c
+        q = select(t.events).order_by(e.id).limit(limit)
+        if event_types:
+            q = q.where(e.event_type.in_(list(event_types)))
+        if secret_id:
+            q = q.where(e.secret_id == secret_id)
+        if groups is not None:
+            q = q.where(e.secret_group_id.in_(list(groups)))
+        if since is not None:
+            q = q.where(e.at >= since)
+        if after_id is not None:
+            q = q.where(e.id > after_id)
+        return [_record(EventRecord, r) for r in self._c.execute(q)]
+
+    def get_event(self, event_id: int) -> EventRecord | None:
+        row = self._c.execute(select(t.events).where(t.events.c.id == event_id)).first()
+        return _record(EventRecord, row) if row else None
+
+    def secrets_due_expiry_notice(self, now: datetime, limit: int) -> list[SecretRecord]:
+        s = t.secrets.c
+        q = (select(t.secrets).where(s.next_expiry_notice.is_not(None), s.next_expiry_notice <= now)
+             .order_by(s.next_expiry_notice, s.id).limit(limit))
+        if self._for_update:
+            q = q.with_for_update(skip_locked=True)
+        return [_record(SecretRecord, r) for r in self._c.execute(q)]
+
+    def insert_webhook(self, hook: WebhookRecord) -> None:
+        self._insert(t.webhooks, asdict(hook), "webhook id collision")
+
+    def get_webhook(self, hook_id: str) -> WebhookRecord | None:
+        row = self._c.execute(select(t.webhooks).where(t.webhooks.c.id == hook_id)).first()
+        return _record(WebhookRecord, row) if row else None
+
+    def list_webhooks(self) -> list[WebhookRecord]:
+        q = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks.c.id)
+        return [_record(WebhookRecord, r) for r in self._c.execute(q)]
+
+    def delete_webhook(self, hook_id: str) -> None:
+        self._c.execute(delete(t.webhooks).where(t.webhooks.c.id == hook_id))
+
+    def tasks_of_kind(self, kind: str, param_key: str, param_value: str, limit: int) -> list[TaskRecord]:
+        k = t.tasks.c
+        q = (select(t.tasks).where(k.kind == kind, k.params[param_key].as_string() == param_value)
+             .order_by(k.created_at.desc(), k.id).limit(limit))
+        return [_record(TaskRecord, r) for r in self._c.execute(q)]
+
+    # -- audit ------------------------------------------------------------
+    def insert_audit(self, event: AuditRecord) -> None:
+        values = asdict(event)
+        values.pop("id")
+        self._c.execute(insert(t.audit_events).values(**values))
+
+    def list_audit(self, limit: int = 100) -> list[AuditRecord]:
+        q = select(t.audit_events).order_by(t.audit_events.c.id.desc()).limit(limit)
+        return [_record(AuditRecord, r) for r in self._c.execute(q)]
+
+    # -- tokens -----------------------------------------------------------
+    def insert_token(self, token: TokenRecord) -> None:
+        self._insert(t.api_tokens, asdict(token), "token id collision")
+
+    def get_token(self, token_id: str) -> TokenRecord | None:
+        row = self._c.execute(select(t.api_tokens).where(t.api_tokens.c.id == token_id)).first()
+        return _record(TokenRecord, row) if row else None
+
+    def count_tokens(self) -> int:
+        return int(self._c.execute(select(func.count()).select_from(t.api_tokens)).scalar_one())
+
