@@ -106,6 +106,8 @@ def version_metadata(view: VersionView) -> dict[str, Any]:
         body["alias"] = view.alias
     if view.stages:
         body["version_stages"] = list(view.stages)  # certkeeper extension: every label on the version
+    if view.task_id:
+        body["task_id"] = view.task_id  # certkeeper extension: the rotation's task
     handler = handler_for(s.secret_type)
     if handler.has_expiration and s.expiration_date is not None:
         body["expiration_date"] = ts(s.expiration_date)
@@ -181,7 +183,7 @@ def configuration_metadata(config: ConfigRecord) -> dict[str, Any]:
     body: dict[str, Any] = {
         "config_type": config.config_type,
         "name": config.name,
-        "secret_type": "private_cert",
+        "secret_type": "public_cert" if config.config_type.startswith("public_cert") else "private_cert",
         "created_by": config.created_by,
         "created_at": ts(config.created_at),
         "updated_at": ts(config.updated_at),
@@ -198,7 +200,8 @@ def configuration_metadata(config: ConfigRecord) -> dict[str, Any]:
 
 
 def configuration(view: ConfigView) -> dict[str, Any]:
-    body = {k: v for k, v in view.config.attributes.items() if k != "expiration_date"} | configuration_metadata(view.config)
+    hidden = {"expiration_date", "account"}  # account: the CA's registration record, internal
+    body = {k: v for k, v in view.config.attributes.items() if k not in hidden} | configuration_metadata(view.config)
     if view.data is not None:
         body["data"] = view.data
     return body

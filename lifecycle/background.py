@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lifecycle import scheduler, webhooks
+from lifecycle import acme_orders, scheduler, webhooks
 from lifecycle.workers import Handler
 
 
 def background_handlers() -> dict[str, Handler]:
-    return {**scheduler.HANDLERS, **webhooks.HANDLERS}
+    return {**scheduler.HANDLERS, **webhooks.HANDLERS, **acme_orders.HANDLERS}

@@ -13,6 +13,7 @@ from lifecycle.secrets import load_secret
 from lifecycle.vocabulary import Stage, State
 
 REVOKE = "private_cert_action_revoke_certificate"
+VALIDATE = "public_cert_action_validate_dns_challenge"
 
 
 def run_action(core: Core, actor: Actor, secret_id: str, ref: str | None, fields: dict[str, Any]) -> dict[str, Any]:
@@ -21,8 +22,13 @@ def run_action(core: Core, actor: Actor, secret_id: str, ref: str | None, fields
     Raises InvalidInput (unknown action or type), NotFound, Conflict (already revoked).
     """
     action_type = fields.get("action_type")
+    if action_type == VALIDATE and ref is None:
+        from lifecycle.acme_orders import validate_dns_challenge
+
+        return validate_dns_challenge(core, actor, secret_id)
     if action_type != REVOKE:
-        raise InvalidInput(f"action_type: '{action_type}' is not supported (supported: {REVOKE})", field="action_type")
+        raise InvalidInput(f"action_type: '{action_type}' is not supported (supported: {REVOKE}, {VALIDATE})",
+                           field="action_type")
     now = core.clock()
     with core.store.transaction() as tx:
         secret = load_secret(tx, actor, secret_id, for_update=True)

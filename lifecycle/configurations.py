@@ -7,14 +7,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from lifecycle import audit, cert_templates, crls, private_ca
+from lifecycle import audit, cert_templates, crls, private_ca, public_configs
 from lifecycle.ca_store import CA_TYPES, INTERMEDIATE_CA, ROOT_CA, TEMPLATE, USABLE, get_ca_config, reject, require_name_free
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lifecycle.records import ConfigRecord
 from lifecycle.rules import check_name
 
-CONFIG_TYPES = (ROOT_CA, INTERMEDIATE_CA, TEMPLATE)
+CONFIG_TYPES = (ROOT_CA, INTERMEDIATE_CA, TEMPLATE, *public_configs.CA_TYPES, *public_configs.DNS_TYPES)
+PUBLIC_TYPES = (*public_configs.CA_TYPES, *public_configs.DNS_TYPES)
 CA_PATCHABLE = {"max_ttl", "crl_expiry", "crl_disable", "crl_distribution_points_encoded", "issuing_certificates_urls_encoded"}
 TEMPLATE_FIXED = {"name", "config_type", "certificate_authority"}
 ACTIONS = {
@@ -51,6 +52,8 @@ def create_configuration(core: Core, actor: Actor, config_type: str, name: str, 
             config = private_ca.create_root(tx, core, actor, name, fields)
         elif config_type == INTERMEDIATE_CA:
             config = private_ca.create_intermediate(tx, core, actor, name, fields)
+        elif config_type in PUBLIC_TYPES:
+            config = public_configs.create(tx, core, actor, config_type, name, fields)
         else:
             config = cert_templates.create_template(tx, core, actor, name, fields)
         audit.record(tx, actor, now, "configuration.create", f"configuration:{name}")
@@ -95,6 +98,9 @@ def update_configuration(core: Core, actor: Actor, name: str, patch: dict[str, A
         config = tx.get_config(name, for_update=True)
         if config is None:
             raise NotFound("configuration", name)
+        if config.config_type in PUBLIC_TYPES:
+            raise reject("name", "public certificate configurations cannot be patched; create a new one and point "
+                         "secrets at it")
         if config.config_type in CA_TYPES:
             unknown = sorted(set(patch) - CA_PATCHABLE)
             if unknown:
@@ -140,6 +146,11 @@ def delete_configuration(core: Core, actor: Actor, name: str) -> None:
                      if name in (c.attributes.get("certificate_authority"), c.attributes.get("issuer"))]
             if users:
                 raise Conflict(f"certificate authority '{name}' is still used by {', '.join(sorted(users))}")
+        elif config.config_type in PUBLIC_TYPES:
+            key = "ca" if config.config_type in public_configs.CA_TYPES else "dns"
+            count = tx.count_secrets_with_attribute("public_cert", key, name)
+            if count:
+                raise Conflict(f"configuration '{name}' is still used by {count} public certificate(s)")
         else:
             count = tx.count_secrets_with_attribute("private_cert", "certificate_template", name)
             if count:

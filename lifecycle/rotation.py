@@ -94,3 +94,9 @@ def next_rotation_date(policy: dict[str, Any] | None, last_rotation: datetime, n
 def after_rotation(policy: dict[str, Any]) -> dict[str, Any]:
     """`rotate_immediately` is one-shot: once a rotation happened, the policy drops it."""
     return {k: v for k, v in policy.items() if k != "rotate_immediately"}
+
+
+def renew_before(policy: dict[str, Any]) -> timedelta | None:
+    """A public certificate's `renew_before` (certkeeper extension), or None for the default."""
+    value = policy.get("renew_before")
+    return parse_duration(value, "rotation.renew_before") if value is not None else None

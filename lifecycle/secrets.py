@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -189,11 +189,17 @@ def _create(
             client_request_token=token_key,
             request_fingerprint=core.keyring.fingerprint(source) if token_key else None,
         )
+        if material.data is None:  # issued later by a task (public certificates)
+            secret = replace(secret, versions_total=0)
         tx.insert_secret(secret)
-        version, _ = versions.add_version(
-            tx, core, secret, material.data, created_by=actor.principal, now=now,
-            custom_metadata=draft.version_custom_metadata, attributes=material.version_attributes,
-        )
+        version = None
+        if material.data is not None:
+            version, _ = versions.add_version(
+                tx, core, secret, material.data, created_by=actor.principal, now=now,
+                custom_metadata=draft.version_custom_metadata, attributes=material.version_attributes,
+            )
+        if material.start is not None:
+            material.start(tx, secret)
         audit.record(tx, actor, now, "secret.create", f"secret:{secret.id}")
         events.emit(tx, now, events.EventType.SECRET_CREATED, secret)
     return SecretView(secret, effective_state(secret, now), material.data, version)
@@ -227,6 +233,8 @@ def get_secret_by_name(core: Core, actor: Actor, group_name: str, secret_type: s
 
 
 def _read_payload(tx: Tx, core: Core, actor: Actor, secret: SecretRecord, now: datetime) -> SecretView:
+    if "current" not in tx.get_stages(secret.id):  # not issued yet: metadata only
+        return SecretView(secret, effective_state(secret, now))
     current = versions.resolve(tx, secret.id, "current")
     data = versions.open_data(core, current)
     tx.update_secret(secret.id, retrieved_at=now, downloaded=True)

@@ -113,6 +113,8 @@ def create_version_in(
             )
     if secret.state == State.DESTROYED:
         raise Conflict(f"secret '{secret.id}' is destroyed (its current data was erased); create a new secret instead")
+    if getattr(handler, "asynchronous", False):
+        return _start_async_rotation(tx, core, actor, secret, fields, now, rotation_trigger)
     current = None
     if Stage.CURRENT in tx.get_stages(secret.id):
         current_version = versions.resolve(tx, secret.id, Stage.CURRENT)
@@ -158,6 +160,28 @@ def create_version_in(
     stages = tx.get_stages(secret.id)
     assert updated is not None
     return VersionView(updated, version, versions.alias_of(stages, version.id), data, _labels(stages, version.id), task_id)
+
+
+def _start_async_rotation(tx: Tx, core: Core, actor: Actor, secret: SecretRecord, fields: dict[str, Any],
+                          now: Any, trigger: str | None) -> VersionView:
+    """Types whose versions come from a task (public certificates): queue it; the secret stays
+    on its current version meanwhile. Raises Conflict before the first version or while pending."""
+    from lifecycle.types.public_cert import start_order
+
+    stages = tx.get_stages(secret.id)
+    if Stage.CURRENT not in stages:
+        raise Conflict(f"secret '{secret.id}' has no certificate yet; its first order is still running or failed")
+    if fields.get("rotation") is not None:
+        handler = handler_for(secret.secret_type)
+        tx.update_secret(secret.id, attributes=handler.patch(secret.attributes, {"rotation": fields["rotation"]},
+                                                             HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id)))
+        secret = tx.get_secret(secret.id) or secret
+    task_id = start_order(tx, secret, now, trigger=trigger or "manual_secret_rotation", created_by=actor.principal,
+                          rotation=True)
+    audit.record(tx, actor, now, "secret.rotate", f"secret:{secret.id}/task:{task_id}")
+    current = versions.resolve(tx, secret.id, Stage.CURRENT)
+    updated = tx.get_secret(secret.id) or secret
+    return VersionView(updated, current, Stage.CURRENT.value, None, _labels(stages, current.id), task_id)
 
 
 def _task_of(tx: Any, secret_id: str, version_id: str) -> str | None:

@@ -20,6 +20,7 @@ from lifecycle.store import SqlStore
 from lifecycle.store.migrate import upgrade
 from lifecycle.vocabulary import Role
 
+pytest_plugins = ["fixtures.pebble_plugin"]  # Pebble, CIS fixture server, ACME and DNS-01 fixtures
 REQUIRE_POSTGRES = os.environ.get("CERTKEEPER_TEST_REQUIRE_POSTGRES") == "1"
 _pg_reason: list[str | None] = []
 

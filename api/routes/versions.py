@@ -15,6 +15,7 @@ from lifecycle.core import Actor, Core
 async def create_version(request: Request, core: Core, actor: Actor) -> Response:
     body = await parse_body(request, SecretVersionPrototype)
     fields = {"payload": body.payload, "data": body.data, "password": body.password, "csr": body.csr,
+              "rotation": body.rotation.model_dump(exclude_none=True) if body.rotation else None,
               "certificate": body.certificate, "intermediate": body.intermediate, "private_key": body.private_key}
     view = version_ops.create_version(
         core, actor, request.path_params["secret_id"], fields,

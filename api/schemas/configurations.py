@@ -92,8 +92,41 @@ class TemplatePrototype(SubjectFields):
     not_before_duration: Duration | None = None
 
 
+class LetsEncryptPrototype(Strict):
+    config_type: Literal["public_cert_configuration_ca_lets_encrypt"]
+    name: StrictStr
+    lets_encrypt_environment: Literal["production", "staging"]
+    lets_encrypt_private_key: StrictStr | None = None
+    lets_encrypt_preferred_chain: StrictStr | None = None
+
+
+class AcmeCAPrototype(Strict):
+    """certkeeper extension: any RFC 8555 CA."""
+
+    config_type: Literal["public_cert_configuration_ca_acme"]
+    name: StrictStr
+    directory_url: StrictStr
+    ca_bundle: StrictStr | None = None
+    private_key: StrictStr | None = None
+    eab_key_id: StrictStr | None = None
+    eab_hmac_key: StrictStr | None = None
+    preferred_chain: StrictStr | None = None
+
+
+class CisPrototype(Strict):
+    config_type: Literal["public_cert_configuration_dns_cloud_internet_services"]
+    name: StrictStr
+    cloud_internet_services_crn: StrictStr
+    cloud_internet_services_apikey: StrictStr
+    service_url: StrictStr | None = None  # certkeeper: defaults to IBM's public endpoint
+    iam_url: StrictStr | None = None  # certkeeper: the IAM token endpoint's base URL
+    resolvers: StrList | None = None  # certkeeper: "host:port" resolvers for the propagation check
+
+
 ConfigurationPrototype = Annotated[
-    RootCAPrototype | IntermediateCAPrototype | TemplatePrototype, Field(discriminator="config_type")
+    RootCAPrototype | IntermediateCAPrototype | TemplatePrototype | LetsEncryptPrototype | AcmeCAPrototype
+    | CisPrototype,
+    Field(discriminator="config_type"),
 ]
 
 TemplatePatch = type(

@@ -70,7 +70,8 @@ def validation_message(exc: ValidationError) -> tuple[str, str]:
 _TAGS = {
     "arbitrary", "kv", "username_password", "imported_cert", "private_cert", "public_cert",
     "private_cert_configuration_root_ca", "private_cert_configuration_intermediate_ca",
-    "private_cert_configuration_template",
+    "private_cert_configuration_template", "public_cert_configuration_ca_lets_encrypt",
+    "public_cert_configuration_ca_acme", "public_cert_configuration_dns_cloud_internet_services",
 }
 
 

@@ -126,8 +126,20 @@ class PrivateCertPrototype(SecretPrototypeBase):
     rotation: RotationPolicy | None = None
 
 
+class PublicCertPrototype(SecretPrototypeBase):
+    secret_type: Literal["public_cert"]
+    common_name: StrictStr
+    alt_names: list[StrictStr] | None = None
+    key_algorithm: Literal["RSA2048", "RSA4096", "ECDSA256", "ECDSA384"] | None = None
+    ca: StrictStr
+    dns: StrictStr
+    bundle_certs: StrictBool | None = None
+    rotation: RotationPolicy | None = None
+
+
 SecretPrototype = Annotated[
-    ArbitraryPrototype | KVPrototype | UsernamePasswordPrototype | ImportedCertPrototype | PrivateCertPrototype,
+    ArbitraryPrototype | KVPrototype | UsernamePasswordPrototype | ImportedCertPrototype | PrivateCertPrototype
+    | PublicCertPrototype,
     Field(discriminator="secret_type"),
 ]
 
@@ -159,6 +171,7 @@ class SecretVersionPrototype(Strict):
     version_custom_metadata: dict[str, Any] | None = None
     client_request_token: StrictStr | None = None
     version_stages: list[StrictStr] | None = None  # certkeeper extension
+    rotation: RotationPolicy | None = None  # public certificates: {rotate_keys}
 
 
 class RotateRequest(Strict):

@@ -7,9 +7,11 @@ from lifecycle.types.base import TypeHandler
 from lifecycle.types.generic import Arbitrary, KeyValue, UsernamePassword
 from lifecycle.types.imported_cert import ImportedCert
 from lifecycle.types.private_cert import PrivateCert
+from lifecycle.types.public_cert import PublicCert
 
 HANDLERS: dict[str, TypeHandler] = {
-    h.secret_type.value: h for h in (Arbitrary(), KeyValue(), UsernamePassword(), ImportedCert(), PrivateCert())
+    h.secret_type.value: h
+    for h in (Arbitrary(), KeyValue(), UsernamePassword(), ImportedCert(), PrivateCert(), PublicCert())
 }
 
 

@@ -8,6 +8,7 @@ a certificate) get them through `HandlerContext`, inside the caller's transactio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,6 +17,7 @@ from lifecycle.vocabulary import SecretType, State
 
 if TYPE_CHECKING:
     from lifecycle.core import Actor, Core
+    from lifecycle.records import SecretRecord
     from lifecycle.store import Tx
 
 
@@ -31,11 +33,13 @@ class HandlerContext:
 
 @dataclass(frozen=True, slots=True)
 class Material:
-    data: dict[str, Any]  # sealed at rest, shown only with a payload
+    data: dict[str, Any] | None  # sealed at rest, shown only with a payload; None: a task makes it later
     attributes: dict[str, Any] | None = None  # new secret attributes; None keeps the old ones
     version_attributes: dict[str, Any] = field(default_factory=dict)
     expiration_date: datetime | None = None  # set when the data carries its own expiry
     state: State | None = None  # on creation; None is active (a CSR waiting for its certificate is pre_activation)
+    # called with (tx, secret record) once the secret row exists: starts the task that makes the data
+    start: Callable[[Tx, SecretRecord], None] | None = None
 
 
 class TypeHandler(Protocol):

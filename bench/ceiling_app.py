@@ -1,0 +1,24 @@
+"""The framework ceiling of benchmark 4: one trivial Starlette JSON endpoint at the same path,
+served by `uvicorn.run` with the settings `certkeeper serve` uses (api/cli.py).
+
+Run as `python -m bench.ceiling_app PORT`."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+async def secret(request: Request) -> Response:
+    return JSONResponse({"id": request.path_params["id"], "secret_type": "kv", "data": {"bench": "value"}})
+
+
+app = Starlette(routes=[Route("/api/v2/secrets/{id}", secret, methods=["GET"])])
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

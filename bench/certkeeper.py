@@ -1,0 +1,30 @@
+"""certkeeper under test: `certkeeper serve` in its own process, on a fresh data dir, with
+the background workers off so only requests use its CPU."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bench.proc import Server, free_port
+
+# Access logs off (as for a production log level); the peers log nothing per request either.
+ENV = {"CERTKEEPER_LOG_LEVEL": "warning"}
+
+
+def command() -> list[str]:
+    script = Path(sys.executable).parent / "certkeeper"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
+
+
+def server(name: str, data_dir: Path, *, database_url: str | None = None) -> Server:
+    """A not yet started `certkeeper serve` on ``data_dir`` (created on start)."""
+    port = free_port()
+    argv = [*command(), "serve", "--data-dir", str(data_dir), "--port", str(port), "--workers", "0"]
+    if database_url:
+        argv += ["--database-url", database_url]
+    return Server(name, argv, port, data_dir.parent / f"{name}.log", env=ENV)
+
+
+def admin_token(data_dir: Path) -> str:
+    return (data_dir / "admin-token").read_text().strip()

@@ -1,0 +1,32 @@
+"""The peer programs and load generator, installed from Debian's packages when missing.
+
+Only Debian's packages, through apt-get, as root; nothing is downloaded from anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+PACKAGES = {"wrk": "wrk", "cfssl": "golang-cfssl"}  # command -> Debian package
+APT_TIMEOUT_S = 600
+
+
+def ensure(commands: list[str]) -> None:
+    """Make sure every command is on PATH; raises RuntimeError saying how to get it otherwise."""
+    missing = [c for c in commands if shutil.which(c) is None]
+    if not missing:
+        return
+    packages = sorted({PACKAGES[c] for c in missing})
+    if os.geteuid() != 0:
+        raise RuntimeError(f"bench: {', '.join(missing)} missing; run 'sudo apt-get install -y {' '.join(packages)}'")
+    print(f"bench: installing Debian packages {', '.join(packages)}", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
+        done = subprocess.run(argv, check=False, env=env, capture_output=True, text=True, timeout=APT_TIMEOUT_S)
+        if done.returncode != 0:
+            raise RuntimeError(f"bench: {' '.join(argv)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    still = [c for c in missing if shutil.which(c) is None]
+    if still:
+        raise RuntimeError(f"bench: {', '.join(still)} still missing after installing {', '.join(packages)}")

@@ -1,0 +1,69 @@
+"""Results: `latest.json` (everything measured) and `latest.md` (the tables and targets)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.stats import summary
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    """'median (min–max)' of the rounds."""
+    s = summary(values, digits)
+    if math.isnan(s["median"]):
+        return "n/a"
+    fmt = f"{{:.{digits}f}}"
+    return f"{fmt.format(s['median'])} ({fmt.format(s['min'])}–{fmt.format(s['max'])})"
+
+
+def per_round(values: list[float]) -> str:
+    return ", ".join("n/a" if math.isnan(v) else f"{v:.2f}" for v in values)
+
+
+def _revision() -> str:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], check=False, capture_output=True, text=True, timeout=10,
+                              cwd=Path(__file__).parent.parent)
+        return done.stdout.strip()
+
+    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    return git("rev-parse", "--short", "HEAD") + dirty
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [f"# certkeeper benchmarks ({results['mode']} run)", "",
+             f"{results['started']}, revision {results['revision']}, {results['cpus']} CPUs. "
+             "Ratios are ours / the peer's in the same round (higher is better for throughput, "
+             "lower for latency and time).", ""]
+    for bench in results["benchmarks"]:
+        lines += [f"## {bench['id']}. {bench['title']}", ""]
+        if bench.get("table"):
+            columns = list(bench["table"][0])
+            lines.append("| " + " | ".join(columns) + " |")
+            lines.append("|" + "---|" * len(columns))
+            for row in bench["table"]:
+                lines.append("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
+            lines.append("")
+        for target in bench.get("targets", []):
+            mark = {True: "met", False: "**missed**", None: "not measured"}[target["met"]]
+            lines.append(f"- target: {target['target']} — {target['measured']} — {mark}")
+        for note in bench.get("notes", []):
+            lines.append(f"- {note}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    (out / "latest.md").write_text(markdown(results))
+
+
+def header(mode: str, cpus: int) -> dict[str, Any]:
+    return {"mode": mode, "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "revision": _revision(),
+            "cpus": cpus, "benchmarks": []}

@@ -1,0 +1,145 @@
+"""Public certificate engine configurations: ACME CAs (Let's Encrypt, or any RFC 8555 CA)
+and DNS providers (IBM Cloud Internet Services). Credentials (account keys, EAB HMAC keys,
+API keys) are sealed at rest like payloads and never shown again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from acme_client.accounts import generate_account_key
+from acme_client.connection import AcmeConnection
+from dns_providers.cis import DEFAULT_SERVICE_URL, CisProvider
+from lifecycle.ca_store import key_binding, reject
+from lifecycle.core import Actor, Core
+from lifecycle.crypto import Sealed
+from lifecycle.errors import InvalidInput, NotFound
+from lifecycle.records import ConfigRecord
+from lifecycle.store import Tx
+from pki.keys import load_private_key_pem
+
+LETS_ENCRYPT = "public_cert_configuration_ca_lets_encrypt"
+ACME_CA = "public_cert_configuration_ca_acme"
+CIS = "public_cert_configuration_dns_cloud_internet_services"
+CA_TYPES = (LETS_ENCRYPT, ACME_CA)
+DNS_TYPES = (CIS,)
+LETS_ENCRYPT_DIRECTORIES = {
+    "production": "https://acme-v02.api.letsencrypt.org/directory",
+    "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+}
+PROPAGATION_TIMEOUT_S = 120.0  # how long an order waits for its TXT records to be visible
+
+
+def _seal(core: Core, name: str, secrets: dict[str, Any]) -> dict[str, Any]:
+    sealed = core.keyring.seal(json.dumps(secrets).encode(), key_binding(name))
+    return {"key_payload": sealed.ciphertext, "key_wrapped": sealed.wrapped_key, "key_id": sealed.key_id}
+
+
+def open_secrets(core: Core, config: ConfigRecord) -> dict[str, Any]:
+    assert config.key_payload is not None and config.key_wrapped is not None and config.key_id is not None
+    raw = core.keyring.open(Sealed(config.key_payload, config.key_wrapped, config.key_id), key_binding(config.name))
+    return dict(json.loads(raw))
+
+
+def _check_key(pem: str | None, field: str) -> str | None:
+    if pem is None:
+        return None
+    try:
+        load_private_key_pem(pem)
+    except (ValueError, TypeError, Exception) as exc:  # noqa: BLE001 - any parse failure is bad input
+        raise reject(field, f"not an unencrypted PEM private key ({type(exc).__name__})") from None
+    return pem
+
+
+def create(tx: Tx, core: Core, actor: Actor, config_type: str, name: str, fields: dict[str, Any]) -> ConfigRecord:
+    """Validate and store a public CA or DNS configuration (inside the caller's transaction)."""
+    now = core.clock()
+    if config_type == LETS_ENCRYPT:
+        env = fields.get("lets_encrypt_environment")
+        if env not in LETS_ENCRYPT_DIRECTORIES:
+            raise reject("lets_encrypt_environment", "must be production or staging")
+        key = _check_key(fields.get("lets_encrypt_private_key"), "lets_encrypt_private_key") or generate_account_key()
+        attrs = {"lets_encrypt_environment": env, "directory_url": LETS_ENCRYPT_DIRECTORIES[env],
+                 "lets_encrypt_preferred_chain": fields.get("lets_encrypt_preferred_chain")}
+        secret = {"account_key": key}
+    elif config_type == ACME_CA:
+        url = fields.get("directory_url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise reject("directory_url", "an http(s) URL of the CA's ACME directory is required")
+        bundle = fields.get("ca_bundle")
+        if bundle is not None and "-----BEGIN CERTIFICATE-----" not in bundle:
+            raise reject("ca_bundle", "not a PEM certificate bundle")
+        if bool(fields.get("eab_key_id")) != bool(fields.get("eab_hmac_key")):
+            raise reject("eab_key_id", "give eab_key_id and eab_hmac_key together")
+        key = _check_key(fields.get("private_key"), "private_key") or generate_account_key()
+        attrs = {"directory_url": url, "ca_bundle": bundle, "preferred_chain": fields.get("preferred_chain"),
+                 "eab_key_id": fields.get("eab_key_id")}
+        secret = {"account_key": key, "eab_hmac_key": fields.get("eab_hmac_key")}
+    elif config_type == CIS:
+        crn = fields.get("cloud_internet_services_crn")
+        if not isinstance(crn, str) or not crn.startswith("crn:"):
+            raise reject("cloud_internet_services_crn", "a CIS instance CRN ('crn:v1:...') is required")
+        apikey = fields.get("cloud_internet_services_apikey")
+        if not apikey:
+            raise reject("cloud_internet_services_apikey", "an IAM API key is required")
+        resolvers = fields.get("resolvers") or []
+        for r in resolvers:
+            host, _, port = r.rpartition(":") if r.count(":") == 1 else (r, "", "")
+            if port and not port.isdigit():
+                raise reject("resolvers", f"'{r}' is not host or host:port")
+        attrs = {"cloud_internet_services_crn": crn, "service_url": fields.get("service_url") or DEFAULT_SERVICE_URL,
+                 "iam_url": fields.get("iam_url"), "resolvers": resolvers}
+        secret = {"apikey": apikey}
+    else:
+        raise reject("config_type", f"'{config_type}' is not a public certificate configuration type")
+    config = ConfigRecord(
+        name=name, config_type=config_type, status=None, attributes={k: v for k, v in attrs.items() if v is not None},
+        certificate=None, chain=None, csr=None, crl_der=None, crl_number=0, crl_next_update=None,
+        created_by=actor.principal, created_at=now, updated_at=now, **_seal(core, name, secret),
+    )
+    tx.insert_config(config)
+    return config
+
+
+@dataclass(frozen=True, slots=True)
+class AcmeSettings:
+    config: ConfigRecord
+    directory_url: str
+    account_key: str
+    ca_bundle: str | None
+    preferred_chain: str | None
+    eab_key_id: str | None
+    eab_hmac_key: str | None
+
+    def connect(self) -> AcmeConnection:
+        return AcmeConnection(self.directory_url, self.account_key, ca_bundle=self.ca_bundle)
+
+
+def acme_settings(tx: Tx, core: Core, name: str) -> AcmeSettings:
+    config = tx.get_config(name)
+    if config is None or config.config_type not in CA_TYPES:
+        raise NotFound("ACME CA configuration", name)
+    secret = open_secrets(core, config)
+    a = config.attributes
+    return AcmeSettings(config, a["directory_url"], secret["account_key"], a.get("ca_bundle"),
+                        a.get("preferred_chain") or a.get("lets_encrypt_preferred_chain"),
+                        a.get("eab_key_id"), secret.get("eab_hmac_key"))
+
+
+def dns_provider(tx: Tx, core: Core, name: str) -> CisProvider:
+    config = tx.get_config(name)
+    if config is None or config.config_type not in DNS_TYPES:
+        raise NotFound("DNS provider configuration", name)
+    a = config.attributes
+    return CisProvider.from_apikey(a["cloud_internet_services_crn"], open_secrets(core, config)["apikey"],
+                                   service_url=a["service_url"], iam_url=a.get("iam_url"),
+                                   resolvers=a.get("resolvers") or None, propagation_timeout=PROPAGATION_TIMEOUT_S)
+
+
+def require(tx: Tx, name: str, types: tuple[str, ...], field: str) -> ConfigRecord:
+    config = tx.get_config(name)
+    if config is None or config.config_type not in types:
+        raise InvalidInput(f"{field}: no configuration named '{name}' of type {' or '.join(types)}", field=field)
+    return config

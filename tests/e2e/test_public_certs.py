@@ -1,0 +1,218 @@
+"""Public certificates over ACME against Debian's Pebble: CIS and manual DNS-01, wildcards,
+failures on a first order and on a rotation, and an order resumed by a fresh process."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import time
+import itertools
+import subprocess
+from urllib.parse import parse_qs
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from fixtures.cis_server import CisServer
+from fixtures.live_server import serve
+from fixtures.pebble import Pebble
+from lifecycle import workers
+from lifecycle.background import background_handlers
+from lifecycle.core import Core, system_clock
+
+pytestmark = pytest.mark.slow
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def iam(cis_server: CisServer) -> Iterator[str]:
+    """An IAM token endpoint that trades any API key for the CIS fixture's bearer token (a JWT,
+    since the SDK reads the token's expiry from it)."""
+    now = int(time.time())
+    claims = {"iat": now, "exp": now + 3600, "iss": "test-iam"}
+    cis_server.state.token = ".".join(
+        base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+        for part in ({"alg": "none", "typ": "JWT"}, claims)) + ".sig"
+
+    async def token(request: Request) -> JSONResponse:
+        form = parse_qs((await request.body()).decode())
+        if not form.get("apikey"):
+            return JSONResponse({"errorMessage": "apikey required"}, status_code=400)
+        return JSONResponse({"access_token": cis_server.state.token, "refresh_token": "r", "token_type": "Bearer",
+                             "expires_in": 3600, "expiration": now + 3600})
+
+    with serve(Starlette(routes=[Route("/identity/token", token, methods=["POST"])])) as url:
+        yield url
+
+
+@dataclasses.dataclass
+class Env:
+    client: TestClient
+    headers: dict[str, str]
+    core: Core
+    pebble: Pebble
+    cis: CisServer
+
+    def post(self, path: str, body: dict[str, Any], status: int = 201) -> dict[str, Any]:
+        resp = self.client.post(path, json=body, headers=self.headers)
+        assert resp.status_code == status, resp.text
+        return resp.json()  # type: ignore[no-any-return]
+
+    def meta(self, secret_id: str) -> dict[str, Any]:
+        return self.client.get(f"/api/v2/secrets/{secret_id}/metadata", headers=self.headers).json()  # type: ignore[no-any-return]
+
+    def work(self) -> int:
+        """Run due tasks in this thread until none is left (each order runs to its end or parks)."""
+        total = 0
+        for _ in range(10):
+            ran = workers.run_due(self.core, background_handlers())
+            total += ran
+            if not ran:
+                return total
+        raise AssertionError("tasks kept coming back: an order is looping")
+
+
+@pytest.fixture
+def env(core: Core, admin: dict[str, str], pebble: Pebble, cis_server: CisServer, iam: str) -> Iterator[Env]:
+    core = dataclasses.replace(core, clock=system_clock)
+    with TestClient(create_app(core)) as client:
+        e = Env(client, admin, core, pebble, cis_server)
+        e.post("/api/v2/configurations", {
+            "config_type": "public_cert_configuration_ca_acme", "name": "pebble", "directory_url": pebble.directory_url,
+            "ca_bundle": pebble.tls_ca_path.read_text()})
+        e.post("/api/v2/configurations", {
+            "config_type": "public_cert_configuration_dns_cloud_internet_services", "name": "cis",
+            "cloud_internet_services_crn": cis_server.crn, "cloud_internet_services_apikey": "test-apikey",
+            "service_url": cis_server.url, "iam_url": iam, "resolvers": [pebble.dns_resolver]})
+        yield e
+    assert cis_server.state.all_txt() == []  # no TXT record left behind by any scenario
+
+
+def _domain() -> str:
+    return f"site{next(_names)}.example.test"
+
+
+def _order(env: Env, dns: str, common_name: str, **extra: Any) -> dict[str, Any]:
+    return env.post("/api/v2/secrets", {"secret_type": "public_cert", "name": common_name.replace(".", "-").replace("*", "w"),
+                                        "common_name": common_name, "ca": "pebble", "dns": dns, **extra})
+
+
+def _verify_chain(env: Env, payload: dict[str, Any], tmp: Path) -> None:
+    (tmp / "root.pem").write_text(env.pebble.issuing_root_pem(0))
+    (tmp / "inter.pem").write_text(payload["intermediate"])
+    (tmp / "leaf.pem").write_text(payload["certificate"])
+    result = subprocess.run(["openssl", "verify", "-CAfile", str(tmp / "root.pem"), "-untrusted", str(tmp / "inter.pem"),
+                             str(tmp / "leaf.pem")], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cis_order_reaches_active_with_a_verifiable_chain(env: Env, tmp_path: Path) -> None:
+    domain = _domain()
+    secret = _order(env, "cis", domain, alt_names=[f"www.{domain}"], key_algorithm="ECDSA256")
+    assert secret["state"] == 0 and secret["issuance_info"]["state"] == 0
+    assert env.work() == 1
+    meta = env.meta(secret["id"])
+    assert (meta["state"], meta["issuance_info"]["state"], meta["versions_total"]) == (1, 1, 1)
+    payload = env.client.get(f"/api/v2/secrets/{secret['id']}", headers=env.headers).json()
+    assert "PRIVATE KEY" in payload["private_key"]
+    _verify_chain(env, payload, tmp_path)
+    tasks = env.client.get(f"/api/v2/secrets/{secret['id']}/tasks", headers=env.headers).json()["tasks"]
+    assert [(t["type"], t["status"]) for t in tasks] == [("public_cert_order", "succeeded")]
+
+
+def test_wildcard_and_apex_in_one_order(env: Env, tmp_path: Path) -> None:
+    domain = _domain()
+    secret = _order(env, "cis", f"*.{domain}", alt_names=[domain])
+    env.work()
+    assert env.meta(secret["id"])["state"] == 1
+    _verify_chain(env, env.client.get(f"/api/v2/secrets/{secret['id']}", headers=env.headers).json(), tmp_path)
+
+
+def test_manual_dns_shows_challenges_then_validates(env: Env) -> None:
+    domain = _domain()
+    secret = _order(env, "manual", domain)
+    env.work()
+    info = env.meta(secret["id"])["issuance_info"]
+    assert env.meta(secret["id"])["state"] == 0
+    (challenge,) = info["challenges"]
+    assert challenge["txt_record_name"] == f"_acme-challenge.{domain}"
+    env.pebble.set_txt(challenge["txt_record_name"], challenge["txt_record_value"])  # the user adds the record
+    try:
+        env.post(f"/api/v2/secrets/{secret['id']}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
+        env.work()
+    finally:
+        env.pebble.clear_txt(challenge["txt_record_name"])
+    meta = env.meta(secret["id"])
+    assert meta["state"] == 1 and meta["issuance_info"]["state"] == 1 and "challenges" not in meta["issuance_info"]
+
+
+def test_wrong_txt_on_a_first_order_deactivates_with_the_ca_error(env: Env) -> None:
+    domain = _domain()
+    secret = _order(env, "manual", domain)
+    env.work()
+    name = env.meta(secret["id"])["issuance_info"]["challenges"][0]["txt_record_name"]
+    env.pebble.set_txt(name, "not-the-right-value")
+    try:
+        env.post(f"/api/v2/secrets/{secret['id']}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
+        env.work()
+    finally:
+        env.pebble.clear_txt(name)
+    meta = env.meta(secret["id"])
+    assert meta["state"] == 3 and meta["issuance_info"]["state"] == 2
+    assert meta["issuance_info"]["error_code"] == "unauthorized"
+    assert domain in meta["issuance_info"]["error_message"]
+
+
+def test_failed_rotation_keeps_the_current_version_and_says_rotation_failed(env: Env) -> None:
+    domain = _domain()
+    secret = _order(env, "manual", domain)
+    env.work()
+    name, value = (env.meta(secret["id"])["issuance_info"]["challenges"][0][k] for k in ("txt_record_name", "txt_record_value"))
+    env.pebble.set_txt(name, value)
+    env.post(f"/api/v2/secrets/{secret['id']}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
+    env.work()
+    env.pebble.clear_txt(name)
+    before = env.client.get(f"/api/v2/secrets/{secret['id']}/versions/current", headers=env.headers).json()
+    started = env.post(f"/api/v2/secrets/{secret['id']}/versions", {"rotation": {"rotate_keys": True}})
+    assert started["id"] == before["id"] and started["task_id"]
+    assert env.meta(secret["id"])["rotation_state"] == "pending"
+    second = env.client.post(f"/api/v2/secrets/{secret['id']}/rotate", headers=env.headers, json={})
+    assert second.status_code == 409  # one rotation at a time
+    env.work()
+    env.pebble.set_txt(name, "wrong")
+    try:
+        env.post(f"/api/v2/secrets/{secret['id']}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
+        env.work()
+    finally:
+        env.pebble.clear_txt(name)
+    meta = env.meta(secret["id"])
+    assert (meta["state"], meta["rotation_state"], meta["last_rotation_failed"]) == (1, "failed", True)
+    assert meta["issuance_info"]["error_code"] == "unauthorized"
+    after = env.client.get(f"/api/v2/secrets/{secret['id']}/versions/current", headers=env.headers).json()
+    assert after["id"] == before["id"] and after["certificate"] == before["certificate"]
+
+
+def test_an_order_in_flight_is_resumed_by_a_fresh_process(env: Env) -> None:
+    domain = _domain()
+    secret = _order(env, "manual", domain)
+    env.work()  # the order is placed and saved; this "process" now goes away
+    challenge = env.meta(secret["id"])["issuance_info"]["challenges"][0]
+    env.pebble.set_txt(challenge["txt_record_name"], challenge["txt_record_value"])
+    try:
+        env.post(f"/api/v2/secrets/{secret['id']}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
+        fresh = Core(store=type(env.core.store).from_url(str(env.core.store.engine.url.render_as_string(hide_password=False))),
+                     keyring=env.core.keyring, clock=system_clock)
+        assert workers.run_due(fresh, background_handlers()) == 1  # a new store, keyring from disk: same order
+        fresh.store.dispose()
+    finally:
+        env.pebble.clear_txt(challenge["txt_record_name"])
+    assert env.meta(secret["id"])["state"] == 1
