@@ -26,7 +26,8 @@ RESULTS = Path(__file__).parent / "results"
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="a few seconds per benchmark (harness smoke test)")
-    p.add_argument("--only", help="comma-separated benchmark numbers (default: 1,2,4,5,6)")
+    p.add_argument("--only", help="comma-separated benchmark numbers (default: 1,2,4,5,6); the results of the "
+                   "others are kept from the last run of the same mode")
     p.add_argument("--rounds", type=int, help="rounds per comparison (default 5; 2 with --quick)")
     p.add_argument("--seconds", type=float, help="seconds per load run (default 8; 2 with --quick)")
     p.add_argument("--out", type=Path, default=RESULTS, help="results directory (default bench/results)")
@@ -45,7 +46,7 @@ def _postgres() -> bool:
 def _with_todo(results: dict[str, Any]) -> dict[str, Any]:
     """The results in benchmark order, with the not-yet-written ACME benchmark as a TODO row."""
     benchmarks = [b for b in results["benchmarks"] if b["id"] != 3] + [ACME_TODO]
-    return {**results, "benchmarks": sorted(benchmarks, key=lambda b: b["id"])}
+    return {**results, "benchmarks": sorted(benchmarks, key=lambda b: int(b["id"]))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: no benchmark {unknown[0]} (choose from {sorted(MODULES)}; 3 is not written yet)", file=sys.stderr)
         return 2
     results = report.header("quick" if args.quick else "full", os.cpu_count() or 1)
+    if args.only:  # keep the other benchmarks of the last run of the same mode
+        results["benchmarks"] = [b for b in report.previous(args.out, results["mode"]) if b["id"] not in chosen]
     failed = False
     with tempfile.TemporaryDirectory(prefix="certkeeper-bench-") as work:
         opts = Options(
@@ -76,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                           "notes": [f"FAILED: {type(exc).__name__}: {str(exc)[:300]}"]}
                 failed = True
             result["seconds"] = round(time.monotonic() - started, 1)
+            result["measured"] = f"{results['started']}, revision {results['revision']}"
             print(f"bench: {number} done in {result['seconds']} s", flush=True)
             results["benchmarks"].append(result)
             report.write(_with_todo(results), args.out)  # a late failure or stop keeps what ran so far

@@ -23,12 +23,20 @@ class Client:
 
     def call(self, method: str, path: str, body: Any = None, expect: int | tuple[int, ...] = (200, 201)) -> Any:
         payload = json.dumps(body).encode() if body is not None else None
-        self._conn.request(method, path, body=payload, headers=self.headers)
-        resp = self._conn.getresponse()
+        try:
+            resp = self._send(method, path, payload)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closed an idle keep-alive connection (uvicorn does after 5 s): reconnect once.
+            self._conn.close()
+            resp = self._send(method, path, payload)
         data = resp.read()
         if resp.status not in ((expect,) if isinstance(expect, int) else expect):
             raise RuntimeError(f"{method} {path}: {resp.status} {data[:500]!r}")
         return json.loads(data) if data else None
+
+    def _send(self, method: str, path: str, payload: bytes | None) -> http.client.HTTPResponse:
+        self._conn.request(method, path, body=payload, headers=self.headers)
+        return self._conn.getresponse()
 
     def post(self, path: str, body: Any) -> Any:
         return self.call("POST", path, body)

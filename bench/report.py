@@ -37,11 +37,13 @@ def _revision() -> str:
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [f"# certkeeper benchmarks ({results['mode']} run)", "",
-             f"{results['started']}, revision {results['revision']}, {results['cpus']} CPUs. "
+             f"Written {results['started']}, revision {results['revision']}, {results['cpus']} CPUs. "
              "Ratios are ours / the peer's in the same round (higher is better for throughput, "
              "lower for latency and time).", ""]
     for bench in results["benchmarks"]:
         lines += [f"## {bench['id']}. {bench['title']}", ""]
+        if bench.get("measured"):
+            lines += [f"Measured {bench['measured']} ({bench.get('seconds', '?')} s).", ""]
         if bench.get("table"):
             columns = list(bench["table"][0])
             lines.append("| " + " | ".join(columns) + " |")
@@ -62,6 +64,15 @@ def write(results: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     (out / "latest.md").write_text(markdown(results))
+
+
+def previous(out: Path, mode: str) -> list[dict[str, Any]]:
+    """The benchmarks of the last run written to ``out`` in the same mode (none if it was another mode)."""
+    path = out / "latest.json"
+    if not path.exists():
+        return []
+    last = json.loads(path.read_text())
+    return list(last["benchmarks"]) if last.get("mode") == mode else []
 
 
 def header(mode: str, cpus: int) -> dict[str, Any]:

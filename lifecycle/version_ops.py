@@ -114,7 +114,8 @@ def create_version_in(
     if secret.state == State.DESTROYED:
         raise Conflict(f"secret '{secret.id}' is destroyed (its current data was erased); create a new secret instead")
     if getattr(handler, "asynchronous", False):
-        return _start_async_rotation(tx, core, actor, secret, fields, now, rotation_trigger)
+        trigger = rotation_trigger or ("automatic_secret_rotation" if auto_rotated else "manual_secret_rotation")
+        return _start_async_rotation(tx, core, actor, secret, fields, now, trigger)
     current = None
     if Stage.CURRENT in tx.get_stages(secret.id):
         current_version = versions.resolve(tx, secret.id, Stage.CURRENT)

@@ -11,6 +11,7 @@ import itertools
 import subprocess
 from urllib.parse import parse_qs
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from lifecycle.core import Core, system_clock
 
 pytestmark = pytest.mark.slow
 _names = itertools.count(1)
+_IAM_TOKEN: list[str] = []
 
 
 @pytest.fixture
@@ -42,12 +44,13 @@ def iam(cis_server: CisServer) -> Iterator[str]:
     cis_server.state.token = ".".join(
         base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
         for part in ({"alg": "none", "typ": "JWT"}, claims)) + ".sig"
+    _IAM_TOKEN[:] = [cis_server.state.token]
 
     async def token(request: Request) -> JSONResponse:
         form = parse_qs((await request.body()).decode())
         if not form.get("apikey"):
             return JSONResponse({"errorMessage": "apikey required"}, status_code=400)
-        return JSONResponse({"access_token": cis_server.state.token, "refresh_token": "r", "token_type": "Bearer",
+        return JSONResponse({"access_token": _IAM_TOKEN[0], "refresh_token": "r", "token_type": "Bearer",
                              "expires_in": 3600, "expiration": now + 3600})
 
     with serve(Starlette(routes=[Route("/identity/token", token, methods=["POST"])])) as url:
@@ -216,3 +219,45 @@ def test_an_order_in_flight_is_resumed_by_a_fresh_process(env: Env) -> None:
     finally:
         env.pebble.clear_txt(challenge["txt_record_name"])
     assert env.meta(secret["id"])["state"] == 1
+
+
+def test_scheduled_renewals_back_off_on_failure_and_recover(env: Env) -> None:
+    """Renewal 31 days before expiry by the scheduler, with an injected clock: two renewals, the
+    second failing while the DNS is wrong, backing off, and succeeding once it is fixed."""
+    from datetime import timedelta
+
+    from fixtures.clock import FakeClock
+    from lifecycle import scheduler
+
+    clock = FakeClock(system_clock())
+    env.core = dataclasses.replace(env.core, clock=clock)
+    domain = _domain()
+    secret = _order(env, "cis", domain, rotation={"auto_rotate": True, "rotate_keys": True})
+    clock.now = system_clock()  # the order was queued on the API's clock
+    env.work()
+    meta = env.meta(secret["id"])
+    assert meta["state"] == 1, meta["issuance_info"]
+    expiry = datetime.fromisoformat(meta["expiration_date"].replace("Z", "+00:00"))
+    renew_at = datetime.fromisoformat(meta["next_rotation_date"].replace("Z", "+00:00"))
+    assert abs((expiry - renew_at) - timedelta(days=31)) < timedelta(seconds=1)
+
+    clock.now = renew_at + timedelta(minutes=1)
+    assert scheduler.tick(env.core).enqueued == 1
+    env.work()
+    assert env.meta(secret["id"])["versions_total"] == 2 and env.meta(secret["id"])["rotation_state"] == "idle"
+    current = env.client.get(f"/api/v2/secrets/{secret['id']}/versions/current", headers=env.headers).json()
+
+    env.cis.state.token = "revoked-token"  # the DNS provider now refuses every change
+    clock.now = datetime.fromisoformat(env.meta(secret["id"])["next_rotation_date"].replace("Z", "+00:00")) + timedelta(minutes=1)
+    scheduler.tick(env.core)
+    env.work()
+    meta = env.meta(secret["id"])
+    assert (meta["state"], meta["rotation_state"], meta["last_rotation_failed"]) == (1, "failed", True)
+    still = env.client.get(f"/api/v2/secrets/{secret['id']}/versions/current", headers=env.headers).json()
+    assert still["id"] == current["id"]
+    assert env.work() == 0  # backing off: nothing runs before the next attempt time
+    env.cis.state.token = _IAM_TOKEN[0]
+    clock.advance(hours=2)
+    env.work()
+    meta = env.meta(secret["id"])
+    assert (meta["versions_total"], meta["rotation_state"], meta["last_rotation_failed"]) == (3, "idle", False)
