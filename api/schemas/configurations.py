@@ -146,7 +146,7 @@ class CAPatch(Strict):
     issuing_certificates_urls_encoded: StrictBool | None = None
 
 
-class ConfigurationAction(Strict):
+class ConfigurationAction(SubjectFields):
     action_type: StrictStr
     intermediate_certificate_authority: StrictStr | None = None
     csr: StrictStr | None = None
@@ -162,14 +162,6 @@ class ConfigurationAction(Strict):
     exclude_cn_from_sans: StrictBool | None = None
     permitted_dns_domains: StrList | None = None
     use_csr_values: StrictBool | None = None
-    ou: StrList | None = None
-    organization: StrList | None = None
-    country: StrList | None = None
-    locality: StrList | None = None
-    province: StrList | None = None
-    street_address: StrList | None = None
-    postal_code: StrList | None = None
-    serial_number: StrictStr | None = None
 
 
 class SecretAction(Strict):

@@ -28,25 +28,11 @@ def _string(fields: dict[str, Any], name: str, *, required: bool = True) -> str 
     return value
 
 
-class Arbitrary:
-    secret_type = SecretType.ARBITRARY
-    has_expiration = True
-    user_expiration = True
-    rotatable = False
-    payload_fields = ("payload",)
-    create_fields = ("payload",)
-    version_fields = ("payload",)
-    patch_fields: tuple[str, ...] = ()
+class _UserData:
+    """Types whose data the user sends whole with every version: no secret-level metadata."""
 
     def _data(self, fields: dict[str, Any]) -> dict[str, Any]:
-        payload = _string(fields, "payload")
-        assert payload is not None
-        size = len(payload.encode())
-        if size > ARBITRARY_MAX_BYTES:
-            raise PayloadTooLarge(f"payload: {size} bytes is over the limit of {ARBITRARY_MAX_BYTES} bytes", field="payload")
-        if not payload:
-            raise InvalidInput("payload: must not be empty", field="payload")
-        return {"payload": payload}
+        raise NotImplementedError
 
     def create(self, fields: dict[str, Any], ctx: HandlerContext) -> Material:
         return Material(self._data(fields), attributes={})
@@ -66,7 +52,29 @@ class Arbitrary:
         return {}
 
 
-class KeyValue:
+class Arbitrary(_UserData):
+    secret_type = SecretType.ARBITRARY
+    has_expiration = True
+    user_expiration = True
+    rotatable = False
+    payload_fields = ("payload",)
+    create_fields = ("payload",)
+    version_fields = ("payload",)
+    patch_fields: tuple[str, ...] = ()
+
+    def _data(self, fields: dict[str, Any]) -> dict[str, Any]:
+        payload = _string(fields, "payload")
+        assert payload is not None
+        size = len(payload.encode())
+        if size > ARBITRARY_MAX_BYTES:
+            raise PayloadTooLarge(f"payload: {size} bytes is over the limit of {ARBITRARY_MAX_BYTES} bytes", field="payload")
+        if not payload:
+            raise InvalidInput("payload: must not be empty", field="payload")
+        return {"payload": payload}
+
+
+
+class KeyValue(_UserData):
     secret_type = SecretType.KV
     has_expiration = False
     user_expiration = False
@@ -87,22 +95,6 @@ class KeyValue:
             raise PayloadTooLarge(f"data: {size} bytes is over the limit of {KV_MAX_BYTES} bytes", field="data")
         return {"data": data}
 
-    def create(self, fields: dict[str, Any], ctx: HandlerContext) -> Material:
-        return Material(self._data(fields), attributes={})
-
-    def new_version(
-        self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None, ctx: HandlerContext
-    ) -> Material:
-        return Material(self._data(fields))
-
-    def version_metadata(self, version_attributes: dict[str, Any]) -> dict[str, Any]:
-        return {}
-
-    def patch(self, attributes: dict[str, Any], fields: dict[str, Any], ctx: HandlerContext) -> dict[str, Any]:
-        return attributes
-
-    def metadata(self, attributes: dict[str, Any]) -> dict[str, Any]:
-        return {}
 
 
 class UsernamePassword:
