@@ -89,3 +89,30 @@ def test_expired_secrets_become_deactivated(core: Core, clock: FakeClock) -> Non
     clock.advance(hours=2)
     assert scheduler.tick(core).deactivated == 1
     assert _meta(core, view.secret.id).state == 3
+
+
+def test_private_certificate_rotates_on_schedule_with_new_serials(core: Core, clock: FakeClock) -> None:
+    from lifecycle.configurations import create_configuration, run_action
+
+    create_configuration(core, SYSTEM, "private_cert_configuration_root_ca", "root",
+                         {"common_name": "Root", "max_ttl": "87600h", "key_type": "ec", "key_bits": 256})
+    create_configuration(core, SYSTEM, "private_cert_configuration_intermediate_ca", "inter",
+                         {"common_name": "Inter", "max_ttl": "43800h", "issuer": "root", "key_type": "ec", "key_bits": 256})
+    run_action(core, SYSTEM, "root", {"action_type": "private_cert_configuration_action_sign_intermediate",
+                                      "intermediate_certificate_authority": "inter"})
+    create_configuration(core, SYSTEM, "private_cert_configuration_template", "web",
+                         {"certificate_authority": "inter", "allowed_domains": ["example.test"], "allow_subdomains": True,
+                          "key_type": "ec", "key_bits": 256, "max_ttl": "2160h"})
+    view = secrets.create_secret(core, SYSTEM, SecretDraft("private_cert", "svc-cert", fields={
+        "certificate_template": "web", "common_name": "svc.example.test", "ttl": "720h",
+        "rotation": {"auto_rotate": True, "interval": 7, "unit": "day"}}))
+    serials = {view.secret.attributes["serial_number"]}
+    for week in range(1, 4):
+        meta = _meta(core, view.secret.id)
+        assert meta.next_rotation_date == clock() + timedelta(days=7)
+        clock.advance(days=7, seconds=1)
+        assert scheduler.tick(core).enqueued == 1
+        assert workers.run_due(core, scheduler.HANDLERS) == 1
+        serials.add(_meta(core, view.secret.id).attributes["serial_number"])
+        assert len(serials) == week + 1
+    assert len(_versions(core, view.secret.id)) == 4
