@@ -114,13 +114,14 @@ def order_names(common_name: str, alt_names: Iterable[str] = ()) -> tuple[str, .
     return names
 
 
-def make_csr(names: Sequence[str], key_algorithm: str) -> tuple[str, bytes]:
-    """(private key PEM, CSR PEM) for names; the CN is the first name when it fits 64 characters (RFC 5280)."""
+def make_csr(names: Sequence[str], key_algorithm: str, private_key_pem_in: str | None = None) -> tuple[str, bytes]:
+    """(private key PEM, CSR PEM) for names, with a new key or the one given (a renewal that keeps
+    its key); the CN is the first name when it fits 64 characters (RFC 5280)."""
     try:
         algorithm = KeyAlgorithm(key_algorithm)
     except ValueError:
         raise AcmeConfigurationError(f"key_algorithm: '{key_algorithm}' is not one of {', '.join(KeyAlgorithm)}") from None
-    key = generate_key(*KEY_PARAMS[algorithm])
+    key = load_private_key_pem(private_key_pem_in) if private_key_pem_in else generate_key(*KEY_PARAMS[algorithm])
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])] if len(names[0]) <= 64 else [])
     csr = (x509.CertificateSigningRequestBuilder().subject_name(subject)
            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
@@ -129,14 +130,15 @@ def make_csr(names: Sequence[str], key_algorithm: str) -> tuple[str, bytes]:
 
 
 def new_order(conn: AcmeConnection, common_name: str, alt_names: Iterable[str] = (),
-              key_algorithm: str = KeyAlgorithm.RSA2048) -> Order:
-    """Create an order with a new key; the result lists each authorization's DNS-01 challenge.
+              key_algorithm: str = KeyAlgorithm.RSA2048, private_key_pem_in: str | None = None) -> Order:
+    """Create an order with a new key (or ``private_key_pem_in``); the result lists each
+    authorization's DNS-01 challenge.
 
     Raises AcmeConfigurationError for bad names or key_algorithm, AcmeOrderError when the CA refuses
     ('rejectedIdentifier', 'rateLimited', ...) or cannot be reached.
     """
     names = order_names(common_name, alt_names)
-    key_pem, csr_pem = make_csr(names, key_algorithm)
+    key_pem, csr_pem = make_csr(names, key_algorithm, private_key_pem_in)
     with acme_errors_as_order_errors(f"new order for {', '.join(names)}"):
         resource = conn.client.new_order(csr_pem)
     return _order(conn, resource, names, KeyAlgorithm(key_algorithm), key_pem)

@@ -66,7 +66,8 @@ def run_order(core: Core, claimed: tasks.Claimed) -> None:
             if "order" in params:
                 order = resume_order(conn, params["order"], _open_key(core, task.id, params["key"]))
             else:
-                order = new_order(conn, attrs["common_name"], attrs.get("alt_names") or (), attrs["key_algorithm"])
+                order = new_order(conn, attrs["common_name"], attrs.get("alt_names") or (), attrs["key_algorithm"],
+                                  _kept_key(core, task.secret_id, params))
                 params |= {"order": order.to_json(), "key": _seal_key(core, task.id, order.private_key_pem)}
                 with core.store.transaction() as tx:  # saved before any DNS change, so a restart resumes it
                     if not tx.update_task(task.id, expect_fence=claimed.fence, params=params):
@@ -81,6 +82,23 @@ def run_order(core: Core, claimed: tasks.Claimed) -> None:
         _failed(core, claimed, error, rotation=bool(params.get("rotation")))
         return
     _issued(core, claimed, issued.certificate, issued.intermediate, issued.private_key)
+
+
+def _kept_key(core: Core, secret_id: str, params: dict[str, Any]) -> str | None:
+    """A renewal keeps the current key unless the rotation asks for new keys."""
+    if not params.get("rotation"):
+        return None
+    with core.store.reader() as tx:
+        secret = tx.get_secret(secret_id)
+        if secret is None:
+            return None
+        wanted = params.get("rotate_keys")
+        if wanted is None:
+            wanted = (secret.attributes.get("rotation") or {}).get("rotate_keys", False)
+        if wanted:
+            return None
+        current = versions.resolve(tx, secret_id, "current")
+    return str(versions.open_data(core, current)["private_key"]) if current.payload_available else None
 
 
 def _park_for_user(core: Core, claimed: tasks.Claimed, secret_id: str, order: Any) -> None:

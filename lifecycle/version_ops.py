@@ -172,13 +172,9 @@ def _start_async_rotation(tx: Tx, core: Core, actor: Actor, secret: SecretRecord
     stages = tx.get_stages(secret.id)
     if Stage.CURRENT not in stages:
         raise Conflict(f"secret '{secret.id}' has no certificate yet; its first order is still running or failed")
-    if fields.get("rotation") is not None:
-        handler = handler_for(secret.secret_type)
-        tx.update_secret(secret.id, attributes=handler.patch(secret.attributes, {"rotation": fields["rotation"]},
-                                                             HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id)))
-        secret = tx.get_secret(secret.id) or secret
+    rotate_keys = (fields.get("rotation") or {}).get("rotate_keys")  # this rotation only; the policy stays
     task_id = start_order(tx, secret, now, trigger=trigger or "manual_secret_rotation", created_by=actor.principal,
-                          rotation=True)
+                          rotation=True, rotate_keys=rotate_keys)
     audit.record(tx, actor, now, "secret.rotate", f"secret:{secret.id}/task:{task_id}")
     current = versions.resolve(tx, secret.id, Stage.CURRENT)
     updated = tx.get_secret(secret.id) or secret

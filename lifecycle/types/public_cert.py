@@ -28,12 +28,17 @@ METADATA = ("common_name", "alt_names", "key_algorithm", "ca", "dns", "bundle_ce
             "issuer", "serial_number", "validity", "signing_algorithm")
 
 
-def start_order(tx: Tx, secret: SecretRecord, now: Any, *, trigger: str, created_by: str, rotation: bool) -> str:
-    """Queue an order task for ``secret``; raises Conflict while another is pending."""
+def start_order(tx: Tx, secret: SecretRecord, now: Any, *, trigger: str, created_by: str, rotation: bool,
+                rotate_keys: bool | None = None) -> str:
+    """Queue an order task for ``secret``; raises Conflict while another is pending. A renewal keeps
+    the current key unless ``rotate_keys`` (or the policy's rotate_keys) asks for a new one."""
     pending = tx.active_task(secret.id, [ORDER])
     if pending is not None:
         raise Conflict(f"secret '{secret.id}' has an order pending (task {pending.id}); wait for it or for its failure")
-    task = tasks.new_task(tx, kind=ORDER, trigger=trigger, secret_id=secret.id, params={"rotation": rotation},
+    params: dict[str, Any] = {"rotation": rotation}
+    if rotate_keys is not None:
+        params["rotate_keys"] = rotate_keys
+    task = tasks.new_task(tx, kind=ORDER, trigger=trigger, secret_id=secret.id, params=params,
                           created_by=created_by, now=now)
     info = {"state": ISSUANCE_PENDING, "ordered_on": now.isoformat(), "auto_rotated": trigger == "automatic_secret_rotation"}
     attrs = secret.attributes | {"issuance_info": info}

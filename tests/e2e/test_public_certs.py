@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -261,3 +262,24 @@ def test_scheduled_renewals_back_off_on_failure_and_recover(env: Env) -> None:
     env.work()
     meta = env.meta(secret["id"])
     assert (meta["versions_total"], meta["rotation_state"], meta["last_rotation_failed"]) == (3, "idle", False)
+
+
+def test_renewal_keeps_the_key_unless_rotate_keys(env: Env) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    def public_key(secret_id: str) -> bytes:
+        pem = env.client.get(f"/api/v2/secrets/{secret_id}/versions/current", headers=env.headers).json()["certificate"]
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    secret = _order(env, "cis", _domain(), key_algorithm="ECDSA256")
+    env.work()
+    first = public_key(secret["id"])
+    env.post(f"/api/v2/secrets/{secret['id']}/versions", {})
+    env.work()
+    kept = public_key(secret["id"])
+    env.post(f"/api/v2/secrets/{secret['id']}/versions", {"rotation": {"rotate_keys": True}})
+    env.work()
+    assert env.meta(secret["id"])["versions_total"] == 3
+    assert kept == first and public_key(secret["id"]) != first
+    assert env.meta(secret["id"])["rotation"] == {"auto_rotate": False}  # a one-off request, not a policy change

@@ -682,3 +682,14 @@ def test_get_with_the_matching_accepted_configuration_type_answers(client: TestC
     create_root(client, admin, "root")
     r = client.get(f"{CONFIGS}/root", headers=admin | {"X-Sm-Accept-Configuration-Type": ROOT_CA})
     assert r.status_code == 200
+
+
+def test_intermediate_without_a_ttl_is_capped_at_its_issuers_end(client: TestClient, admin: Headers, clock: FakeClock) -> None:
+    create_root(client, admin, "short-root")
+    create_intermediate(client, admin, "long-int", issuer="short-root")
+    root = x509.load_pem_x509_certificate(get_config(client, admin, "short-root")["data"]["certificate"].encode())
+    clock.advance(days=365 * 6)  # the root now has less time left than the intermediate's max_ttl
+    r = action(client, admin, "short-root", SIGN_INTERMEDIATE, intermediate_certificate_authority="long-int")
+    assert r.status_code == 201, r.text
+    signed = x509.load_pem_x509_certificate(r.json()["certificate"].encode())
+    assert signed.not_valid_after_utc <= root.not_valid_after_utc
