@@ -65,8 +65,10 @@ def private_key_pem(key: PrivateKey, private_key_format: str = "der") -> str:
     return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
 
 
-def load_private_key_pem(pem: str) -> PrivateKey:
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
+def load_private_key_pem(pem: str, *, trusted: bool = False) -> PrivateKey:
+    """Parse an unencrypted PEM key. ``trusted`` skips RSA's consistency check (tens of ms per
+    load): only for keys this service generated and kept under authenticated encryption."""
+    key = serialization.load_pem_private_key(pem.encode(), password=None, unsafe_skip_rsa_key_validation=trusted)
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise InvalidRequest("private key: only RSA and EC keys are supported")
     return key
