@@ -72,7 +72,11 @@ def previous(out: Path, mode: str) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     last = json.loads(path.read_text())
-    return list(last["benchmarks"]) if last.get("mode") == mode else []
+    if last.get("mode") != mode:
+        return []
+    for bench in last["benchmarks"]:
+        bench.setdefault("measured", f"{last['started']}, revision {last['revision']}")
+    return list(last["benchmarks"])
 
 
 def header(mode: str, cpus: int) -> dict[str, Any]:

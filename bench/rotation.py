@@ -26,6 +26,7 @@ from lifecycle import scheduler
 from lifecycle.background import background_handlers
 from lifecycle.bootstrap import open_data_dir
 from lifecycle.core import SYSTEM, Core
+from lifecycle.errors import CertkeeperError
 from lifecycle.secrets import SecretDraft, create_secret
 from lifecycle.store import schema as t
 from lifecycle.workers import run_due
@@ -83,11 +84,23 @@ def rotate_all(core: Core, n: int) -> dict[str, Any]:
     deadline = time.monotonic() + ROUND_LIMIT_S
     errors: list[BaseException] = []
 
+    store_errors: list[str] = []
+
+    def transient(exc: CertkeeperError) -> None:
+        """As WorkerPool does: a store error is logged and the loop goes on. Keep the driver's cause."""
+        cause = getattr(exc.__context__, "orig", exc.__context__)
+        store_errors.append(f"{exc.message}: {cause}")
+
     def schedule() -> None:
         try:
-            for _ in range(n // scheduler.BATCH + 10):  # bounded: each pass enqueues up to BATCH
-                if scheduler.tick(core).enqueued == 0 or time.monotonic() > deadline:
+            for _ in range(n // scheduler.BATCH + 50):  # bounded: each pass enqueues up to BATCH
+                if time.monotonic() > deadline:
                     break
+                try:
+                    if scheduler.tick(core).enqueued == 0:
+                        break
+                except CertkeeperError as exc:
+                    transient(exc)
         except BaseException as exc:  # reported after the round
             errors.append(exc)
         finally:
@@ -97,7 +110,12 @@ def rotate_all(core: Core, n: int) -> dict[str, Any]:
         try:
             while time.monotonic() < deadline:
                 finished = ticks_done.is_set()  # read before claiming: a claim of 0 after it means the end
-                if run_due(core, handlers, owner=f"bench-worker-{i}") == 0 and finished:
+                try:
+                    ran = run_due(core, handlers, owner=f"bench-worker-{i}")
+                except CertkeeperError as exc:
+                    transient(exc)
+                    continue
+                if ran == 0 and finished:
                     return
         except BaseException as exc:
             errors.append(exc)
@@ -115,6 +133,7 @@ def rotate_all(core: Core, n: int) -> dict[str, Any]:
     counts = _count_tasks(core, since)
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     return {"seconds": seconds, "succeeded": counts.get("succeeded", 0), "tasks": counts,
+            "store_errors": len(store_errors), "store_error_examples": sorted(set(store_errors))[:3],
             "cpu_us_per_rotation": cpu * 1e6 / max(1, counts.get("succeeded", 0))}
 
 
@@ -138,6 +157,7 @@ def run(opts: Options) -> dict[str, Any]:
                       "rotations/s": spread([r["succeeded"] / r["seconds"] for r in rs], 0),
                       "CPU µs/rotation (whole process)": spread([r["cpu_us_per_rotation"] for r in rs], 0),
                       "rotated / due": ", ".join(f"{r['succeeded']}/{n}" for r in rs),
+                      "store errors": ", ".join(str(r["store_errors"]) for r in rs),
                       "÷ 10 s target per round": ", ".join(f"{s / TARGET_S:.2f}" for s in secs)})
         med = summary(secs)["median"]
         scaled = med * 10_000 / n
