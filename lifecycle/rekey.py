@@ -1,5 +1,7 @@
 """Root key rotation: make a new root key active and rewrap every data key under it
-(secret versions and CA private keys).
+(secret versions, CA and ACME/DNS credentials, webhook signing keys). The sealed key of an
+order in flight (held by its task for at most the order's life) is not rewrapped: keep the
+old key file until such orders are done.
 
 Only the wrapped data keys change; payload ciphertexts stay as they are. Batches
 commit one by one, so an interrupted run loses nothing: running it again resumes
@@ -55,7 +57,11 @@ def _rewrap_all(store: SqlStore, keyring: Keyring, batch: int, max_batches: int 
                 assert c.key_payload is not None and c.key_wrapped is not None and c.key_id is not None
                 sealed = keyring.rewrap(Sealed(c.key_payload, c.key_wrapped, c.key_id), key_binding(c.name))
                 tx.update_config(c.name, key_wrapped=sealed.wrapped_key, key_id=sealed.key_id)
-        count = len(rows) + len(configs)
+            hooks = [h for h in tx.list_webhooks() if h.key_id != keyring.active_id][: max(0, batch - len(rows) - len(configs))]
+            for h in hooks:
+                sealed = keyring.rewrap(Sealed(h.key_payload, h.key_wrapped, h.key_id), f"webhooks/{h.id}")
+                tx.update_webhook(h.id, key_wrapped=sealed.wrapped_key, key_id=sealed.key_id)
+        count = len(rows) + len(configs) + len(hooks)
         done += count
         batches += 1
         if count < batch:

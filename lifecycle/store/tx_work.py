@@ -114,6 +114,9 @@ class WorkTx(TxBase):
         q = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks.c.id)
         return [_record(WebhookRecord, r) for r in self._c.execute(q)]
 
+    def update_webhook(self, hook_id: str, **changes: Any) -> None:
+        self._c.execute(update(t.webhooks).where(t.webhooks.c.id == hook_id).values(**changes))
+
     def delete_webhook(self, hook_id: str) -> None:
         self._c.execute(delete(t.webhooks).where(t.webhooks.c.id == hook_id))
 
