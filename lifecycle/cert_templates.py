@@ -8,7 +8,7 @@ from typing import Any
 from lifecycle.ca_store import INTERMEDIATE_CA, TEMPLATE, get_ca_config, reject
 from lifecycle.core import Actor, Core
 from lifecycle.durations import parse_duration
-from lifecycle.errors import InvalidInput, NotFound
+from lifecycle.errors import InvalidInput, NotFound, from_pki_error
 from lifecycle.records import ConfigRecord
 from lifecycle.store import Tx
 from pki.errors import PkiError
@@ -42,7 +42,7 @@ def template_attributes(fields: dict[str, Any], *, base: dict[str, Any] | None =
         policies_extension(merged.get("policy_identifiers") or [])
         Subject.from_fields(None, merged).to_name()
     except PkiError as exc:
-        raise InvalidInput(exc.message, field=exc.field) from None
+        raise from_pki_error(exc) from None
     merged |= {"key_type": key_type, "key_bits": key_bits}
     try:
         NameRules.from_template(merged)

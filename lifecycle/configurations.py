@@ -90,14 +90,19 @@ def as_of(config: ConfigRecord, now: datetime) -> ConfigRecord:
     return config
 
 
+def _locked(tx: Any, name: str) -> ConfigRecord:
+    config = tx.get_config(name, for_update=True)
+    if config is None:
+        raise NotFound("configuration", name)
+    return config
+
+
 def update_configuration(core: Core, actor: Actor, name: str, patch: dict[str, Any]) -> ConfigView:
     """Patch the fields a configuration allows changing. Raises InvalidInput, NotFound."""
     _unscoped(actor)
     now = core.clock()
     with core.store.transaction() as tx:
-        config = tx.get_config(name, for_update=True)
-        if config is None:
-            raise NotFound("configuration", name)
+        config = _locked(tx, name)
         if config.config_type in PUBLIC_TYPES:
             raise reject("name", "public certificate configurations cannot be patched; create a new one and point "
                          "secrets at it")
@@ -138,9 +143,7 @@ def delete_configuration(core: Core, actor: Actor, name: str) -> None:
     _unscoped(actor)
     now = core.clock()
     with core.store.transaction() as tx:
-        config = tx.get_config(name, for_update=True)
-        if config is None:
-            raise NotFound("configuration", name)
+        config = _locked(tx, name)
         if config.config_type in CA_TYPES:
             users = [c.name for c in tx.list_configs(types=[TEMPLATE, INTERMEDIATE_CA])[0]
                      if name in (c.attributes.get("certificate_authority"), c.attributes.get("issuer"))]

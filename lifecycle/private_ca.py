@@ -31,7 +31,7 @@ from lifecycle.ca_store import (
 )
 from lifecycle.core import Actor, Core
 from lifecycle.durations import parse_duration
-from lifecycle.errors import Conflict, InvalidInput
+from lifecycle.errors import Conflict, from_pki_error
 from lifecycle.records import ConfigRecord, RevocationRecord
 from lifecycle.store import Tx
 from pki import ca as pki_ca
@@ -46,11 +46,11 @@ SIGNING_METHODS = ("internal", "external")
 
 
 def _pki(call: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run a pki function, turning its errors into InvalidInput with the same message."""
+    """Run a pki function, turning its errors into the core's (same message, field and code)."""
     try:
         return call(*args, **kwargs)
     except PkiError as exc:
-        raise InvalidInput(exc.message, field=exc.field) from None
+        raise from_pki_error(exc) from None
 
 
 def ca_attributes(fields: dict[str, Any], *, root: bool) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def _check_key(pem: str | None, field: str) -> str | None:
         return None
     try:
         load_private_key_pem(pem)
-    except (ValueError, TypeError, Exception) as exc:  # noqa: BLE001 - any parse failure is bad input
+    except Exception as exc:  # noqa: BLE001 - any parse failure is bad input; the type only, never the key
         raise reject(field, f"not an unencrypted PEM private key ({type(exc).__name__})") from None
     return pem
 

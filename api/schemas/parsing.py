@@ -5,6 +5,7 @@ Every failure is an InvalidInput / PayloadTooLarge naming the field, never a 500
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, TypeVar
 
@@ -75,11 +76,17 @@ _TAGS = {
 }
 
 
+@functools.cache
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    """One validator per request model: building it costs more than validating a body."""
+    return TypeAdapter(model)
+
+
 def parse(model: type[M] | Any, data: Any) -> M:
     try:
         if isinstance(model, type) and issubclass(model, BaseModel):
             return model.model_validate(data)  # type: ignore[return-value]
-        return TypeAdapter(model).validate_python(data)  # type: ignore[no-any-return]
+        return _adapter(model).validate_python(data)  # type: ignore[no-any-return]
     except ValidationError as exc:
         field, message = validation_message(exc)
         raise InvalidInput(message, field=field) from None

@@ -32,6 +32,6 @@ class TxBase:
 
     def _insert(self, table: Any, values: dict[str, Any], conflict_message: str) -> None:
         try:
-            self._c.execute(insert(table).values(**values))
+            self._c.execute(insert(table), values)  # a cached statement; values as parameters
         except IntegrityError:
             raise Conflict(conflict_message) from None
