@@ -13,7 +13,7 @@ from cryptography import x509
 
 from lifecycle.ca_store import distribution, load_ca, pem, reject
 from lifecycle.cert_templates import load_template, name_rules, ttl_for, usage_of
-from lifecycle.errors import Forbidden, InvalidInput, from_pki_error
+from lifecycle.errors import Forbidden, from_pki_error
 from lifecycle.types.base import HandlerContext, Material
 from lifecycle.types.generic import DEFAULT_ROTATION, rotation_policy
 from lifecycle.vocabulary import SecretType
