@@ -26,7 +26,7 @@ from lifecycle.rules import (
 from lifecycle.store import SecretQuery, Tx
 from lifecycle.types import handler_for
 from lifecycle.types.base import HandlerContext
-from lifecycle.vocabulary import CONTRACT_SECRET_TYPES, State
+from lifecycle.vocabulary import CONTRACT_SECRET_TYPES, Stage, State
 
 MAX_LIST_LIMIT = 1000
 
@@ -196,7 +196,7 @@ def _create(
         if material.data is not None:
             version, _ = versions.add_version(
                 tx, core, secret, material.data, created_by=actor.principal, now=now,
-                custom_metadata=draft.version_custom_metadata, attributes=material.version_attributes,
+                custom_metadata=draft.version_custom_metadata, attributes=material.version_attributes, first=True,
             )
         if material.start is not None:
             material.start(tx, secret)
@@ -233,15 +233,15 @@ def get_secret_by_name(core: Core, actor: Actor, group_name: str, secret_type: s
 
 
 def _read_payload(tx: Tx, core: Core, actor: Actor, secret: SecretRecord, now: datetime) -> SecretView:
-    if "current" not in tx.get_stages(secret.id):  # not issued yet: metadata only
+    current = tx.get_staged_version(secret.id, Stage.CURRENT)
+    if current is None:  # not issued yet: metadata only
         return SecretView(secret, effective_state(secret, now))
-    current = versions.resolve(tx, secret.id, "current")
     data = versions.open_data(core, current)
     tx.update_secret(secret.id, retrieved_at=now, downloaded=True)
     if not current.downloaded:
         tx.update_version(current.id, downloaded=True)
     audit.record(tx, actor, now, "secret.read_payload", f"secret:{secret.id}/version:{current.id}")
-    secret = tx.get_secret(secret.id) or secret
+    secret = replace(secret, retrieved_at=now, downloaded=True)
     return SecretView(secret, effective_state(secret, now), data, current)
 
 

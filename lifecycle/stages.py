@@ -39,7 +39,7 @@ def move_stage(core: Core, actor: Actor, secret_id: str, stage: str, version_ref
                 if locked:
                     raise Locked(f"secret '{secret.id}': the previous version is locked; moving current would replace it",
                                  locks=[lock.name for lock in locked])
-            versions.move_current(tx, secret.id, version.id, stages.get(Stage.CURRENT))
+            versions.move_current(tx, secret.id, version.id, stages)
             tx.update_secret(secret.id, updated_at=now)
         else:
             tx.set_stage(secret.id, stage, version.id)

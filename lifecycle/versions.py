@@ -13,7 +13,7 @@ from typing import Any
 from lifecycle.core import Core
 from lifecycle.crypto import Sealed
 from lifecycle.errors import InvalidInput, Locked, NotFound
-from lifecycle.records import SecretRecord, VersionRecord
+from lifecycle.records import LockRecord, SecretRecord, VersionRecord
 from lifecycle.store import Tx
 from lifecycle.vocabulary import Stage
 
@@ -42,8 +42,7 @@ def open_data(core: Core, version: VersionRecord) -> dict[str, Any]:
 
 def resolve(tx: Tx, secret_id: str, ref: str) -> VersionRecord:
     """A version by id or by the alias `current` / `previous`; raises NotFound."""
-    version_id = tx.get_stages(secret_id).get(ref, ref) if ref in ALIASES else ref
-    version = tx.get_version(secret_id, version_id)
+    version = tx.get_staged_version(secret_id, ref) if ref in ALIASES else tx.get_version(secret_id, ref)
     if version is None:
         raise NotFound("version", ref)
     return version
@@ -70,31 +69,35 @@ def add_version(
     request_fingerprint: str | None = None,
     version_stages: list[str] | None = None,
     auto_rotated: bool = False,
+    first: bool = False,
 ) -> tuple[VersionRecord, int]:
     """Store a new version, then apply retention.
 
     By default it becomes `current` and the old current `previous`. With
     ``version_stages`` it gets those labels instead, and `current` moves only when
     they include it (a pending version is registered elsewhere before promotion).
-    Returns the version and the number of versions kept. Raises Locked when the
-    version that would lose its payload (the current `previous`) is locked, and
-    InvalidInput for bad labels. Runs inside the caller's transaction.
+    ``first`` says the secret was inserted in this transaction and has no versions,
+    labels or locks yet, so nothing needs to be read back. Returns the version and
+    the number of versions kept. Raises Locked when the version that would lose its
+    payload (the current `previous`) is locked, and InvalidInput for bad labels.
+    Runs inside the caller's transaction.
     """
-    stages = tx.get_stages(secret.id)
+    stages = {} if first else tx.get_stages(secret.id)
     labels = check_stage_labels(version_stages) if version_stages is not None else [Stage.CURRENT.value]
     moves_current = Stage.CURRENT in labels
     if len(set(stages) | set(labels) | ({Stage.PREVIOUS.value} if moves_current and stages else set())) > MAX_STAGES:
         raise InvalidInput(f"version_stages: a secret holds at most {MAX_STAGES} stage labels", field="version_stages")
+    locks = [] if first else tx.list_locks(secret_id=secret.id)
     previous_id = stages.get(Stage.PREVIOUS)
     if previous_id and moves_current:
-        locked = tx.list_locks(version_id=previous_id)
+        locked = [lock for lock in locks if lock.version_id == previous_id]
         if locked:
             raise Locked(
                 f"secret '{secret.id}': the previous version is locked "
                 f"({', '.join(lock.name for lock in locked)}); remove its locks before creating a new version",
                 locks=[lock.name for lock in locked],
             )
-    existing = tx.list_versions(secret.id)
+    existing = [] if first else tx.list_versions(secret.id)
     version_id = str(uuid.uuid4())
     sealed = seal(core, secret.id, version_id, data)
     version = VersionRecord(
@@ -114,12 +117,17 @@ def add_version(
         request_fingerprint=request_fingerprint,
     )
     tx.insert_version(version)
+    if first:
+        for label in labels:
+            tx.add_stage(secret.id, label, version_id)
+        return version, 1
     for label in labels:
         if label == Stage.CURRENT:
-            move_current(tx, secret.id, version_id, stages.get(Stage.CURRENT))
+            stages = move_current(tx, secret.id, version_id, stages)
         else:
             tx.set_stage(secret.id, label, version_id)
-    kept = apply_retention(tx, secret.id, [version, *existing])
+            stages[label] = version_id
+    kept = apply_retention(tx, secret.id, [version, *existing], stages=stages, locks=locks)
     return version, kept
 
 
@@ -141,22 +149,37 @@ def check_stage_labels(labels: list[str]) -> list[str]:
     return out
 
 
-def move_current(tx: Tx, secret_id: str, version_id: str, old_current: str | None) -> None:
-    """`current` to ``version_id``; the old current becomes `previous`; a promoted pending version sheds `pending`."""
+def move_current(tx: Tx, secret_id: str, version_id: str, stages: dict[str, str]) -> dict[str, str]:
+    """`current` to ``version_id``; the old current becomes `previous`; a promoted pending version sheds `pending`.
+
+    ``stages`` are the secret's labels before the move; returns them after it.
+    """
+    after = dict(stages)
+    old_current = after.get(Stage.CURRENT)
     tx.set_stage(secret_id, Stage.CURRENT, version_id)
+    after[Stage.CURRENT.value] = version_id
     if old_current and old_current != version_id:
         tx.set_stage(secret_id, Stage.PREVIOUS, old_current)
-    if tx.get_stages(secret_id).get(Stage.PENDING) == version_id:
+        after[Stage.PREVIOUS.value] = old_current
+    if after.get(Stage.PENDING) == version_id:
         tx.remove_stage(secret_id, Stage.PENDING)
+        del after[Stage.PENDING.value]
+    return after
 
 
-def apply_retention(tx: Tx, secret_id: str, versions: list[VersionRecord] | None = None) -> int:
+def apply_retention(
+    tx: Tx, secret_id: str, versions: list[VersionRecord] | None = None, *,
+    stages: dict[str, str] | None = None, locks: list[LockRecord] | None = None,
+) -> int:
     """Erase payloads no stage label or lock needs; drop metadata past the newest 50.
 
-    ``versions`` is newest first. Returns how many versions remain.
+    ``versions`` is newest first; ``stages`` and ``locks``, when given, are the secret's
+    labels and locks as they stand in this transaction. Returns how many versions remain.
     """
     versions = versions if versions is not None else tx.list_versions(secret_id)
-    keep = set(tx.get_stages(secret_id).values()) | {lock.version_id for lock in tx.list_locks(secret_id=secret_id)}
+    stages = stages if stages is not None else tx.get_stages(secret_id)
+    locks = locks if locks is not None else tx.list_locks(secret_id=secret_id)
+    keep = set(stages.values()) | {lock.version_id for lock in locks}
     tx.erase_payloads(v.id for v in versions if v.payload is not None and v.id not in keep)
     dropped = [v.id for v in versions[MAX_VERSIONS_KEPT:] if v.id not in keep]
     tx.delete_versions(dropped)

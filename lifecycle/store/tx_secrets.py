@@ -183,6 +183,14 @@ class SecretsTx(TxBase):
         row = self._c.execute(select(t.secret_versions).where(v.secret_id == secret_id, v.id == version_id)).first()
         return _record(VersionRecord, row) if row else None
 
+    def get_staged_version(self, secret_id: str, stage: str) -> VersionRecord | None:
+        """The version holding ``stage`` (one query: the label joined to its version)."""
+        v, vs = t.secret_versions.c, t.version_stages.c
+        q = select(t.secret_versions).join(t.version_stages, vs.version_id == v.id).where(
+            vs.secret_id == secret_id, vs.stage == stage, v.secret_id == secret_id)
+        row = self._c.execute(q).first()
+        return _record(VersionRecord, row) if row else None
+
     def list_versions(self, secret_id: str) -> list[VersionRecord]:
         v = t.secret_versions.c
         q = select(t.secret_versions).where(v.secret_id == secret_id).order_by(v.seq.desc())
@@ -242,6 +250,10 @@ class SecretsTx(TxBase):
         vs = t.version_stages
         self._c.execute(delete(vs).where(vs.c.secret_id == secret_id, vs.c.stage == stage))
         self._c.execute(insert(vs).values(secret_id=secret_id, stage=stage, version_id=version_id))
+
+    def add_stage(self, secret_id: str, stage: str, version_id: str) -> None:
+        """A label the secret does not hold yet (set_stage moves one it may hold)."""
+        self._c.execute(insert(t.version_stages).values(secret_id=secret_id, stage=stage, version_id=version_id))
 
     def remove_stage(self, secret_id: str, stage: str) -> None:
         vs = t.version_stages
