@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from lifecycle.crypto import Keyring
 from lifecycle.errors import Forbidden
 from lifecycle.store import SqlStore
-
+from lifecycle.token_cache import TokenCache
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8200"
 
@@ -26,6 +26,7 @@ class Core:
     instance_id: str = "local"
     public_url: str = DEFAULT_PUBLIC_URL  # base of CRL and CA URLs embedded in certificates
     allow_private_webhooks: bool = False  # operators (and tests) may allow webhooks to internal addresses
+    token_cache: TokenCache = field(default_factory=TokenCache, compare=False, repr=False)
 
     def crn(self, resource: str, ident: str) -> str:
         return f"crn:v1:certkeeper:private:secrets-manager:local:a/{self.instance_id}:{self.instance_id}:{resource}:{ident}"

@@ -77,8 +77,12 @@ def authenticate(core: Core, presented: str, now: datetime) -> TokenRecord:
     match = TOKEN_RE.fullmatch(presented)
     if not match:
         raise Unauthenticated("bearer token is malformed")
-    with core.store.reader() as tx:
-        record = tx.get_token(match.group(1))
+    record = core.token_cache.get(match.group(1))
+    if record is None:
+        with core.store.reader() as tx:
+            record = tx.get_token(match.group(1))
+        if record is not None:
+            core.token_cache.put(record)
     # Hash even when the id is unknown, so timing does not tell ids apart.
     presented_hash = _hash(match.group(2))
     if record is None or not hmac.compare_digest(presented_hash, record.secret_hash):

@@ -134,3 +134,67 @@ def test_tokens_are_stored_only_as_hashes(core, admin) -> None:  # type: ignore[
     with core.store.engine.connect() as conn:
         rows = conn.execute(select(t.api_tokens)).all()
     assert rows and all(secret_part not in str(tuple(r)) for r in rows)
+
+
+def _revoke_in_store(core, token_id: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    with core.store.engine.begin() as conn:
+        conn.execute(update(t.api_tokens).where(t.api_tokens.c.id == token_id).values(revoked_at=core.clock()))
+
+
+def test_a_token_changed_in_the_store_is_seen_within_the_cache_ttl(core, client) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from starlette.testclient import TestClient
+
+    from api.app import create_app
+    from lifecycle import tokens
+    from lifecycle.core import SYSTEM
+    from lifecycle.token_cache import TokenCache
+
+    ticks = [0.0]
+    cached = dataclasses.replace(core, token_cache=TokenCache(ttl=5.0, monotonic=lambda: ticks[0]))
+    issued = tokens.issue(cached, SYSTEM, Role.READER)
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    with TestClient(create_app(cached, workers=0)) as other:
+        assert other.get("/api/v2/secrets", headers=headers).status_code == 200
+        _revoke_in_store(cached, issued.record.id)  # as another server process would
+        ticks[0] = 4.0
+        assert other.get("/api/v2/secrets", headers=headers).status_code == 200  # still inside the ttl
+        ticks[0] = 5.5
+        resp = other.get("/api/v2/secrets", headers=headers)
+        assert resp.status_code == 401 and "revoked" in resp.json()["errors"][0]["message"]
+
+
+def test_a_wrong_secret_part_is_refused_even_when_the_token_id_is_cached(client, token_for) -> None:  # type: ignore[no-untyped-def]
+    good = token_for(Role.READER)
+    assert client.get("/api/v2/secrets", headers=good).status_code == 200  # now cached
+    token = good["Authorization"].removeprefix("Bearer ")
+    forged = token[:-43] + ("B" if token[-43] != "B" else "C") + token[-42:]
+    resp = client.get("/api/v2/secrets", headers={"Authorization": f"Bearer {forged}"})
+    assert resp.status_code == 401 and "not valid" in resp.json()["errors"][0]["message"]
+
+
+def test_an_unknown_token_is_not_remembered_as_unknown(core, client) -> None:  # type: ignore[no-untyped-def]
+    from lifecycle import tokens
+    from lifecycle.core import SYSTEM
+
+    minted = tokens.mint(core.clock(), Role.READER)
+    headers = {"Authorization": f"Bearer {minted.token}"}
+    assert client.get("/api/v2/secrets", headers=headers).status_code == 401
+    tokens.store(core, SYSTEM, minted)  # e.g. `certkeeper token create` on another process
+    assert client.get("/api/v2/secrets", headers=headers).status_code == 200
+
+
+def test_the_token_cache_is_bounded() -> None:
+    from datetime import UTC, datetime
+
+    from lifecycle import tokens
+    from lifecycle.token_cache import TokenCache
+
+    cache = TokenCache(size=3)
+    records = [tokens.mint(datetime.now(UTC), Role.READER).record for _ in range(5)]
+    for record in records:
+        cache.put(record)
+    assert [cache.get(r.id) for r in records] == [None, None, *records[2:]]
