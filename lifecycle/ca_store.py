@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from lifecycle.ca_cache import OpenedCA
 from lifecycle.core import Core
 from lifecycle.crypto import Sealed
 from lifecycle.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
@@ -74,10 +75,16 @@ def load_ca(tx: Tx, core: Core, name: str, *, field: str = "certificate_authorit
     config = get_ca_config(tx, name, for_update=for_update)
     if config.status not in USABLE or config.certificate is None:
         raise Conflict(f"{field}: certificate authority '{name}' cannot sign while its status is {config.status}")
-    cert = x509.load_pem_x509_certificate(config.certificate.encode())
+    key = (config.name, config.certificate, config.chain, config.key_id, config.key_wrapped, config.key_payload)
+    opened = core.ca_cache.get(key)
+    if opened is None:
+        opened = OpenedCA(x509.load_pem_x509_certificate(config.certificate.encode()), open_key(core, config),
+                          load_pems(config.chain))
+        core.ca_cache.put(key, opened)
+    cert = opened.certificate
     if cert.not_valid_after_utc <= core.clock():
         raise Conflict(f"{field}: certificate authority '{name}' expired on {cert.not_valid_after_utc.isoformat()}")
-    return LoadedCA(config, cert, open_key(core, config), load_pems(config.chain))
+    return LoadedCA(config, cert, opened.key, list(opened.chain))
 
 
 def require_name_free(tx: Tx, name: str) -> None:

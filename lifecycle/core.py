@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from lifecycle.ca_cache import CaCache
 from lifecycle.crypto import Keyring
 from lifecycle.errors import Forbidden
 from lifecycle.store import SqlStore
@@ -27,6 +28,7 @@ class Core:
     public_url: str = DEFAULT_PUBLIC_URL  # base of CRL and CA URLs embedded in certificates
     allow_private_webhooks: bool = False  # operators (and tests) may allow webhooks to internal addresses
     token_cache: TokenCache = field(default_factory=TokenCache, compare=False, repr=False)
+    ca_cache: CaCache = field(default_factory=CaCache, compare=False, repr=False)  # opened CA keys
 
     def crn(self, resource: str, ident: str) -> str:
         return f"crn:v1:certkeeper:private:secrets-manager:local:a/{self.instance_id}:{self.instance_id}:{resource}:{ident}"

@@ -508,6 +508,38 @@ def test_rotation_issues_a_new_certificate_with_a_new_serial_and_key(client: Tes
     assert_signed_by(cert_of(current["certificate"]), ca_cert(client, pki.intermediate))
 
 
+def test_after_rotate_intermediate_new_certificates_are_signed_by_the_new_key(
+    client: TestClient, admin: Headers
+) -> None:
+    pki = build_pki(client, admin)
+    before = ok(issue(client, admin, pki.template, name="before"))  # the CA is opened (and kept open) here
+    old_ca = ca_cert(client, pki.intermediate)
+    ok(action(client, admin, pki.intermediate, ROTATE_INTERMEDIATE))
+    new_ca = ca_cert(client, pki.intermediate)
+    assert public_der(new_ca.public_key()) != public_der(old_ca.public_key())
+    after = ok(issue(client, admin, pki.template, name="after"))
+    assert_signed_by(cert_of(before["certificate"]), old_ca)
+    assert_signed_by(cert_of(after["certificate"]), new_ca)
+
+
+def test_a_ca_key_swapped_in_the_store_refuses_to_sign_after_it_has_signed(
+    core: Any, client: TestClient, admin: Headers
+) -> None:
+    from sqlalchemy import select, update
+
+    from lifecycle.store import schema as t
+
+    pki = build_pki(client, admin)
+    ok(issue(client, admin, pki.template, name="first"))
+    c = t.configurations.c
+    with core.store.engine.begin() as conn:  # the root's sealed key, moved onto the intermediate's row
+        src = conn.execute(select(c.key_payload, c.key_wrapped, c.key_id).where(c.name == pki.root)).one()
+        conn.execute(update(t.configurations).where(c.name == pki.intermediate)
+                     .values(key_payload=src.key_payload, key_wrapped=src.key_wrapped, key_id=src.key_id))
+    r = issue(client, admin, pki.template, name="second")
+    assert r.status_code == 500 and r.json()["errors"][0]["code"] == "integrity_failure", r.text
+
+
 def test_rotation_keeps_the_previous_certificate_readable(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin)
     first = ok(issue(client, admin, pki.template))
