@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import insert
@@ -14,9 +15,25 @@ from lifecycle.errors import Conflict
 R = TypeVar("R")
 
 
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 def _record(cls: type[R], row: Any) -> R:
     mapping = row._mapping
-    return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+    return cls(**{name: mapping[name] for name in _field_names(cls)})
+
+
+def _row(record: Any) -> dict[str, Any]:
+    """A record's fields as column values (shallow: JSON columns take the lists and dicts as they are)."""
+    return {name: getattr(record, name) for name in _field_names(type(record))}
+
+
+@cache
+def _insert_statement(table: Any) -> Any:
+    """One INSERT per table, built once: SQLAlchemy then reuses its cache key and compiled form."""
+    return insert(table)
 
 
 def _escape_like(value: str) -> str:
@@ -32,6 +49,6 @@ class TxBase:
 
     def _insert(self, table: Any, values: dict[str, Any], conflict_message: str) -> None:
         try:
-            self._c.execute(insert(table), values)  # a cached statement; values as parameters
+            self._c.execute(_insert_statement(table), values)
         except IntegrityError:
             raise Conflict(conflict_message) from None

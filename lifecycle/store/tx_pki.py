@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from lifecycle.records import ConfigRecord, RevocationRecord
 from lifecycle.store import schema as t
-from lifecycle.store.tx_base import TxBase, _escape_like, _record
+from lifecycle.store.tx_base import TxBase, _escape_like, _record, _row
+
+_GET_CONFIG = select(t.configurations).where(t.configurations.c.name == bindparam("name"))
+_GET_CONFIG_FOR_UPDATE = _GET_CONFIG.with_for_update()
 
 
 class PkiTx(TxBase):
     # -- configurations and revocations ------------------------------------
     def insert_config(self, config: ConfigRecord) -> None:
-        self._insert(t.configurations, asdict(config), f"a configuration named '{config.name}' already exists")
+        self._insert(t.configurations, _row(config), f"a configuration named '{config.name}' already exists")
 
     def get_config(self, name: str, *, for_update: bool = False) -> ConfigRecord | None:
-        q = select(t.configurations).where(t.configurations.c.name == name)
-        if for_update and self._for_update:
-            q = q.with_for_update()
-        row = self._c.execute(q).first()
+        q = _GET_CONFIG_FOR_UPDATE if for_update and self._for_update else _GET_CONFIG
+        row = self._c.execute(q, {"name": name}).first()
         return _record(ConfigRecord, row) if row else None
 
     def list_configs(
@@ -60,7 +60,7 @@ class PkiTx(TxBase):
         return [_record(ConfigRecord, r) for r in self._c.execute(q)]
 
     def insert_revocation(self, revocation: RevocationRecord) -> None:
-        self._insert(t.revocations, asdict(revocation), f"serial {revocation.serial} is already revoked")
+        self._insert(t.revocations, _row(revocation), f"serial {revocation.serial} is already revoked")
 
     def get_revocation(self, ca_name: str, serial: str) -> RevocationRecord | None:
         r = t.revocations.c

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from lifecycle.errors import Conflict
 from lifecycle.records import GroupRecord, LockRecord, SecretRecord, VersionRecord
 from lifecycle.store import schema as t
-from lifecycle.store.tx_base import TxBase, _escape_like, _record
+from lifecycle.store.tx_base import (
+    TxBase,
+    _escape_like,
+    _insert_statement,
+    _record,
+    _row,
+)
 
 SORTABLE = {
     "id": t.secrets.c.id,
@@ -24,6 +41,31 @@ SORTABLE = {
     "secret_type": t.secrets.c.secret_type,
     "name": t.secrets.c.name,
 }
+
+
+# The statements of the hot paths (issue, read, rotate), built once so SQLAlchemy reuses
+# their cache keys and compiled forms; values go in as bound parameters.
+_GET_GROUP = select(t.secret_groups).where(t.secret_groups.c.id == bindparam("id"))
+_GET_SECRET = select(t.secrets).where(t.secrets.c.id == bindparam("id"))
+_GET_SECRET_FOR_UPDATE = _GET_SECRET.with_for_update()
+_UPDATE_SECRET = update(t.secrets).where(t.secrets.c.id == bindparam("row_id"))
+_GET_VERSION = select(t.secret_versions).where(
+    t.secret_versions.c.secret_id == bindparam("secret_id"), t.secret_versions.c.id == bindparam("id"))
+_GET_STAGED_VERSION = (
+    select(t.secret_versions)
+    .join(t.version_stages, t.version_stages.c.version_id == t.secret_versions.c.id)
+    .where(t.version_stages.c.secret_id == bindparam("secret_id"), t.version_stages.c.stage == bindparam("stage"),
+           t.secret_versions.c.secret_id == bindparam("secret_id"))
+)
+_LIST_VERSIONS = (select(t.secret_versions).where(t.secret_versions.c.secret_id == bindparam("secret_id"))
+                  .order_by(t.secret_versions.c.seq.desc()))
+_UPDATE_VERSION = update(t.secret_versions).where(t.secret_versions.c.id == bindparam("row_id"))
+_GET_STAGES = select(t.version_stages.c.stage, t.version_stages.c.version_id).where(
+    t.version_stages.c.secret_id == bindparam("secret_id"))
+_DELETE_STAGE = delete(t.version_stages).where(
+    t.version_stages.c.secret_id == bindparam("secret_id"), t.version_stages.c.stage == bindparam("stage"))
+_LOCKS_OF_SECRET = (select(t.locks).where(t.locks.c.secret_id == bindparam("secret_id"))
+                    .order_by(t.locks.c.created_at, t.locks.c.name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +83,10 @@ class SecretQuery:
 class SecretsTx(TxBase):
     # -- groups -----------------------------------------------------------
     def insert_group(self, group: GroupRecord) -> None:
-        self._insert(t.secret_groups, asdict(group), f"secret group name '{group.name}' is already in use")
+        self._insert(t.secret_groups, _row(group), f"secret group name '{group.name}' is already in use")
 
     def get_group(self, group_id: str) -> GroupRecord | None:
-        row = self._c.execute(select(t.secret_groups).where(t.secret_groups.c.id == group_id)).first()
+        row = self._c.execute(_GET_GROUP, {"id": group_id}).first()
         return _record(GroupRecord, row) if row else None
 
     def get_group_by_name(self, name: str) -> GroupRecord | None:
@@ -74,16 +116,14 @@ class SecretsTx(TxBase):
     def insert_secret(self, secret: SecretRecord) -> None:
         self._insert(
             t.secrets,
-            asdict(secret),
+            _row(secret),
             f"a {secret.secret_type} secret named '{secret.name}' already exists in this secret group",
         )
         self._write_labels(secret.id, secret.labels)
 
     def get_secret(self, secret_id: str, *, for_update: bool = False) -> SecretRecord | None:
-        q = select(t.secrets).where(t.secrets.c.id == secret_id)
-        if for_update and self._for_update:
-            q = q.with_for_update()
-        row = self._c.execute(q).first()
+        q = _GET_SECRET_FOR_UPDATE if for_update and self._for_update else _GET_SECRET
+        row = self._c.execute(q, {"id": secret_id}).first()
         return _record(SecretRecord, row) if row else None
 
     def find_secret(self, group_id: str, secret_type: str, name: str) -> SecretRecord | None:
@@ -136,7 +176,7 @@ class SecretsTx(TxBase):
 
     def update_secret(self, secret_id: str, **changes: Any) -> None:
         try:
-            self._c.execute(update(t.secrets).where(t.secrets.c.id == secret_id).values(**changes))
+            self._c.execute(_UPDATE_SECRET, {"row_id": secret_id, **changes})
         except IntegrityError:
             raise Conflict(f"a secret named '{changes.get('name')}' already exists in this secret group", field="name") from None
         if "labels" in changes:
@@ -176,25 +216,19 @@ class SecretsTx(TxBase):
 
     # -- versions ---------------------------------------------------------
     def insert_version(self, version: VersionRecord) -> None:
-        self._insert(t.secret_versions, asdict(version), "client_request_token was already used for another version")
+        self._insert(t.secret_versions, _row(version), "client_request_token was already used for another version")
 
     def get_version(self, secret_id: str, version_id: str) -> VersionRecord | None:
-        v = t.secret_versions.c
-        row = self._c.execute(select(t.secret_versions).where(v.secret_id == secret_id, v.id == version_id)).first()
+        row = self._c.execute(_GET_VERSION, {"secret_id": secret_id, "id": version_id}).first()
         return _record(VersionRecord, row) if row else None
 
     def get_staged_version(self, secret_id: str, stage: str) -> VersionRecord | None:
         """The version holding ``stage`` (one query: the label joined to its version)."""
-        v, vs = t.secret_versions.c, t.version_stages.c
-        q = select(t.secret_versions).join(t.version_stages, vs.version_id == v.id).where(
-            vs.secret_id == secret_id, vs.stage == stage, v.secret_id == secret_id)
-        row = self._c.execute(q).first()
+        row = self._c.execute(_GET_STAGED_VERSION, {"secret_id": secret_id, "stage": stage}).first()
         return _record(VersionRecord, row) if row else None
 
     def list_versions(self, secret_id: str) -> list[VersionRecord]:
-        v = t.secret_versions.c
-        q = select(t.secret_versions).where(v.secret_id == secret_id).order_by(v.seq.desc())
-        return [_record(VersionRecord, r) for r in self._c.execute(q)]
+        return [_record(VersionRecord, r) for r in self._c.execute(_LIST_VERSIONS, {"secret_id": secret_id})]
 
     def find_version_by_token(self, secret_id: str, token: str) -> VersionRecord | None:
         v = t.secret_versions.c
@@ -204,7 +238,7 @@ class SecretsTx(TxBase):
         return _record(VersionRecord, row) if row else None
 
     def update_version(self, version_id: str, **changes: Any) -> None:
-        self._c.execute(update(t.secret_versions).where(t.secret_versions.c.id == version_id).values(**changes))
+        self._c.execute(_UPDATE_VERSION, {"row_id": version_id, **changes})
 
     def erase_payloads(self, version_ids: Iterable[str]) -> None:
         ids = list(version_ids)
@@ -241,19 +275,15 @@ class SecretsTx(TxBase):
 
     # -- stage labels -----------------------------------------------------
     def get_stages(self, secret_id: str) -> dict[str, str]:
-        q = select(t.version_stages.c.stage, t.version_stages.c.version_id).where(
-            t.version_stages.c.secret_id == secret_id
-        )
-        return {row.stage: row.version_id for row in self._c.execute(q)}
+        return {row.stage: row.version_id for row in self._c.execute(_GET_STAGES, {"secret_id": secret_id})}
 
     def set_stage(self, secret_id: str, stage: str, version_id: str) -> None:
-        vs = t.version_stages
-        self._c.execute(delete(vs).where(vs.c.secret_id == secret_id, vs.c.stage == stage))
-        self._c.execute(insert(vs).values(secret_id=secret_id, stage=stage, version_id=version_id))
+        self._c.execute(_DELETE_STAGE, {"secret_id": secret_id, "stage": stage})
+        self.add_stage(secret_id, stage, version_id)
 
     def add_stage(self, secret_id: str, stage: str, version_id: str) -> None:
         """A label the secret does not hold yet (set_stage moves one it may hold)."""
-        self._c.execute(insert(t.version_stages).values(secret_id=secret_id, stage=stage, version_id=version_id))
+        self._c.execute(_insert_statement(t.version_stages), {"secret_id": secret_id, "stage": stage, "version_id": version_id})
 
     def remove_stage(self, secret_id: str, stage: str) -> None:
         vs = t.version_stages
@@ -261,6 +291,8 @@ class SecretsTx(TxBase):
 
     # -- locks ------------------------------------------------------------
     def list_locks(self, *, secret_id: str | None = None, version_id: str | None = None) -> list[LockRecord]:
+        if secret_id is not None and version_id is None:
+            return [_record(LockRecord, r) for r in self._c.execute(_LOCKS_OF_SECRET, {"secret_id": secret_id})]
         q = select(t.locks).order_by(t.locks.c.created_at, t.locks.c.name)
         if secret_id is not None:
             q = q.where(t.locks.c.secret_id == secret_id)
@@ -286,7 +318,7 @@ class SecretsTx(TxBase):
                 .values(description=lock.description, attributes=lock.attributes, updated_at=lock.updated_at)
             )
         else:
-            self._c.execute(insert(lk).values(**asdict(lock)))
+            self._c.execute(insert(lk).values(**_row(lock)))
 
     def delete_locks(self, version_id: str, names: Sequence[str] | None = None, *, secret_id: str | None = None) -> None:
         """Delete the locks of one version (all, or those named); with ``secret_id``

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
 from lifecycle.records import (
     AuditRecord,
@@ -18,13 +17,17 @@ from lifecycle.records import (
     WebhookRecord,
 )
 from lifecycle.store import schema as t
-from lifecycle.store.tx_base import TxBase, _record
+from lifecycle.store.tx_base import TxBase, _insert_statement, _record, _row
+
+_INSERT_EVENT = insert(t.events).returning(t.events.c.id)
+_GET_TOKEN = select(t.api_tokens).where(t.api_tokens.c.id == bindparam("id"))
+_LIST_WEBHOOKS = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks.c.id)
 
 
 class WorkTx(TxBase):
     # -- tasks --------------------------------------------------------------
     def insert_task(self, task: TaskRecord) -> None:
-        self._insert(t.tasks, asdict(task), "task id collision")
+        self._insert(t.tasks, _row(task), "task id collision")
 
     def get_task(self, task_id: str) -> TaskRecord | None:
         row = self._c.execute(select(t.tasks).where(t.tasks.c.id == task_id)).first()
@@ -68,9 +71,9 @@ class WorkTx(TxBase):
 
     # -- events and webhooks -----------------------------------------------
     def insert_event(self, event: EventRecord) -> int:
-        values = asdict(event)
+        values = _row(event)
         values.pop("id")
-        result = self._c.execute(insert(t.events).values(**values).returning(t.events.c.id))
+        result = self._c.execute(_INSERT_EVENT, values)
         return int(result.scalar_one())
 
     def list_events(
@@ -104,15 +107,14 @@ class WorkTx(TxBase):
         return [_record(SecretRecord, r) for r in self._c.execute(q)]
 
     def insert_webhook(self, hook: WebhookRecord) -> None:
-        self._insert(t.webhooks, asdict(hook), "webhook id collision")
+        self._insert(t.webhooks, _row(hook), "webhook id collision")
 
     def get_webhook(self, hook_id: str) -> WebhookRecord | None:
         row = self._c.execute(select(t.webhooks).where(t.webhooks.c.id == hook_id)).first()
         return _record(WebhookRecord, row) if row else None
 
     def list_webhooks(self) -> list[WebhookRecord]:
-        q = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks.c.id)
-        return [_record(WebhookRecord, r) for r in self._c.execute(q)]
+        return [_record(WebhookRecord, r) for r in self._c.execute(_LIST_WEBHOOKS)]
 
     def update_webhook(self, hook_id: str, **changes: Any) -> None:
         self._c.execute(update(t.webhooks).where(t.webhooks.c.id == hook_id).values(**changes))
@@ -128,9 +130,9 @@ class WorkTx(TxBase):
 
     # -- audit ------------------------------------------------------------
     def insert_audit(self, event: AuditRecord) -> None:
-        values = asdict(event)
+        values = _row(event)
         values.pop("id")
-        self._c.execute(insert(t.audit_events).values(**values))
+        self._c.execute(_insert_statement(t.audit_events), values)
 
     def list_audit(self, limit: int = 100) -> list[AuditRecord]:
         q = select(t.audit_events).order_by(t.audit_events.c.id.desc()).limit(limit)
@@ -138,10 +140,10 @@ class WorkTx(TxBase):
 
     # -- tokens -----------------------------------------------------------
     def insert_token(self, token: TokenRecord) -> None:
-        self._insert(t.api_tokens, asdict(token), "token id collision")
+        self._insert(t.api_tokens, _row(token), "token id collision")
 
     def get_token(self, token_id: str) -> TokenRecord | None:
-        row = self._c.execute(select(t.api_tokens).where(t.api_tokens.c.id == token_id)).first()
+        row = self._c.execute(_GET_TOKEN, {"id": token_id}).first()
         return _record(TokenRecord, row) if row else None
 
     def count_tokens(self) -> int:

@@ -6,12 +6,12 @@ Revises:
 Create Date: 2026-11-22 02:58:16.467256
 """
 
-from alembic import op
-import sqlalchemy as sa
 from datetime import UTC, datetime
 
-from lifecycle.store.schema import UTCDateTime
+import sqlalchemy as sa
+from alembic import op
 
+from lifecycle.store.schema import UTCDateTime
 
 revision = '0001'
 down_revision = None

@@ -5,11 +5,10 @@ Revises: 0001
 Create Date: 2026-11-22 03:18:14.127038
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from lifecycle.store.schema import UTCDateTime
-
 
 revision = '0002'
 down_revision = '0001'

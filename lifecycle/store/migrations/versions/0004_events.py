@@ -5,11 +5,10 @@ Revises: 0003
 Create Date: 2026-11-22 03:48:36.084738
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from lifecycle.store.schema import UTCDateTime
-
 
 revision = '0004'
 down_revision = '0003'
