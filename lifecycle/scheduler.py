@@ -32,6 +32,7 @@ class TickReport:
     enqueued: int
     deactivated: int
     notices: int = 0
+    more: bool = False  # a limit was reached: more may be due right now
 
 
 def tick(core: Core, *, limit: int = BATCH) -> TickReport:
@@ -50,7 +51,7 @@ def tick(core: Core, *, limit: int = BATCH) -> TickReport:
         for secret in expired:
             tx.update_secret(secret.id, state=State.DEACTIVATED, updated_at=now)
             events.emit(tx, now, events.EventType.SECRET_EXPIRED, secret)
-    return TickReport(len(due), len(expired), notices)
+    return TickReport(len(due), len(expired), notices, more=max(len(due), len(expired), notices) >= limit)
 
 
 def run_rotation(core: Core, claimed: tasks.Claimed) -> None:

@@ -1,7 +1,9 @@
 """Workers: claim due tasks and run the handler registered for each task kind.
 
 In-process worker threads serve the default deployment; `run_due` is the same loop
-body, called directly by tests and by `certkeeper worker` processes.
+body, called directly by tests and by `certkeeper worker` processes. Idle workers wake
+when a transaction of this process queues a task (the store's doorbell) and otherwise
+poll, which is how they see tasks queued by other processes or coming due later.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def run_due(core: Core, handlers: Mapping[str, Handler], *, owner: str | None = 
 
 
 SCHEDULER_INTERVAL_S = 15.0  # how often due rotations are looked for; rotations are not minute-exact
+MAX_TICKS_IN_A_ROW = 1000  # a backlog is drained tick after tick, up to this many before the pause
 
 
 class WorkerPool:
@@ -67,10 +70,13 @@ class WorkerPool:
     def _schedule(self) -> None:
         assert self._tick is not None
         while not self._stop.is_set():
-            try:
-                self._tick(self._core)
-            except CertkeeperError as exc:
-                log.error("scheduler: %s", exc.message)
+            for _ in range(MAX_TICKS_IN_A_ROW):  # a full batch means more may be due: go on at once
+                try:
+                    if not getattr(self._tick(self._core), "more", False) or self._stop.is_set():
+                        break
+                except CertkeeperError as exc:
+                    log.error("scheduler: %s", exc.message)
+                    break
             self._stop.wait(self._tick_interval)
 
     def start(self) -> None:
@@ -79,16 +85,19 @@ class WorkerPool:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._core.store.task_bell.ring()  # idle workers wait on the doorbell
         for thread in self._threads:
             thread.join(timeout)
 
     def _loop(self) -> None:
         owner = f"{threading.current_thread().name}-{uuid.uuid4().hex[:6]}"
+        bell = self._core.store.task_bell
         while not self._stop.is_set():
+            seen = bell.rings  # before claiming: a task queued while claiming still wakes us
             try:
                 ran = run_due(self._core, self._handlers, owner=owner, lease=self._lease)
             except CertkeeperError as exc:
                 log.error("worker %s: %s", owner, exc.message)
                 ran = 0
-            if not ran:
-                self._stop.wait(self._poll)
+            if not ran and not self._stop.is_set():
+                bell.wait(seen, self._poll)

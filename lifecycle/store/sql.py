@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from lifecycle.errors import Conflict, InvalidInput, LifecycleError, StoreUnavailable
+from lifecycle.store.doorbell import Doorbell
 from lifecycle.store.engine import make_engine
 from lifecycle.store.tx_pki import PkiTx
 from lifecycle.store.tx_secrets import SORTABLE, SecretQuery, SecretsTx
@@ -43,6 +44,7 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.backend = engine.dialect.name
+        self.task_bell = Doorbell()  # rung after a commit that queued a task
 
     @classmethod
     def from_url(cls, url: str) -> SqlStore:
@@ -60,9 +62,12 @@ class SqlStore:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             try:
                 with conn.begin():
-                    yield Tx(conn)
+                    tx = Tx(conn)
+                    yield tx
             except DBAPIError as exc:
                 raise _translate(exc) from None
+        if tx.queued_tasks:
+            self.task_bell.ring()
 
     @contextmanager
     def reader(self) -> Iterator[Tx]:

@@ -46,6 +46,7 @@ class TxBase:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
         self._for_update = conn.dialect.name == "postgresql"
+        self.queued_tasks = False  # set when this transaction made a task runnable: ring after commit
 
     def _insert(self, table: Any, values: dict[str, Any], conflict_message: str) -> None:
         try:

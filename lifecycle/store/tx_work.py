@@ -28,6 +28,7 @@ class WorkTx(TxBase):
     # -- tasks --------------------------------------------------------------
     def insert_task(self, task: TaskRecord) -> None:
         self._insert(t.tasks, _row(task), "task id collision")
+        self.queued_tasks = self.queued_tasks or task.status == "queued"
 
     def get_task(self, task_id: str) -> TaskRecord | None:
         row = self._c.execute(select(t.tasks).where(t.tasks.c.id == task_id)).first()
@@ -59,7 +60,9 @@ class WorkTx(TxBase):
         q = update(t.tasks).where(k.id == task_id)
         if expect_fence is not None:
             q = q.where(k.fence == expect_fence)
-        return bool(self._c.execute(q.values(**changes)).rowcount)
+        changed = bool(self._c.execute(q.values(**changes)).rowcount)
+        self.queued_tasks = self.queued_tasks or (changed and changes.get("status") == "queued")
+        return changed
 
     def active_task(self, secret_id: str, kinds: Sequence[str]) -> TaskRecord | None:
         k = t.tasks.c

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 
 from fixtures.clock import FakeClock
-from lifecycle import tasks, workers
-from lifecycle.core import Core
+from lifecycle import scheduler, secrets, tasks, workers
+from lifecycle.core import SYSTEM, Core
+from lifecycle.secrets import SecretDraft
 
 
 def _enqueue(core: Core, n: int = 1, kind: str = "demo") -> list[str]:
@@ -76,3 +78,58 @@ def test_run_due_records_an_escaping_exception_as_a_retry(core: Core) -> None:
         task = tx.get_task(task_id)
     assert task is not None and task.status == "queued" and task.last_error_code == "RuntimeError"
     assert "must not be stored" not in (task.last_error or "")
+
+
+def test_an_idle_pool_starts_a_queued_task_at_once_not_at_its_next_poll(core: Core) -> None:
+    ran = threading.Event()
+    pool = workers.WorkerPool(core, {"demo": lambda core, claimed: _finish(core, claimed, ran)}, threads=1,
+                              poll_interval=3600)  # without the doorbell it would sleep an hour
+    pool.start()
+    try:
+        _enqueue(core)
+        assert ran.wait(30), "the queued task did not run: the idle worker was not woken by the commit"
+    finally:
+        pool.stop()
+
+
+def test_a_rolled_back_enqueue_rings_nothing(core: Core) -> None:
+    before = core.store.task_bell.rings
+    with pytest.raises(RuntimeError):
+        with core.store.transaction() as tx:
+            tasks.new_task(tx, kind="demo", trigger="test", secret_id=None, params={}, created_by="t", now=core.clock())
+            raise RuntimeError("abort")
+    with core.store.transaction() as tx:  # a write that queues nothing
+        tx.update_task("no-such-task", status="queued")
+    assert core.store.task_bell.rings == before
+    _enqueue(core)
+    assert core.store.task_bell.rings == before + 1
+
+
+def test_the_scheduler_drains_a_backlog_without_waiting_an_interval_per_batch(core: Core, clock: FakeClock) -> None:
+    enqueued: list[int] = []
+    done = threading.Event()
+
+    def tick(core: Core) -> scheduler.TickReport:
+        report = scheduler.tick(core, limit=2)
+        enqueued.append(report.enqueued)
+        if not report.more:
+            done.set()
+        return report
+
+    for i in range(5):
+        secrets.create_secret(core, SYSTEM, SecretDraft("username_password", f"svc-{i}", fields={
+            "username": "svc", "rotation": {"auto_rotate": True, "interval": 1, "unit": "day"}}))
+    clock.advance(days=1, minutes=1)
+    pool = workers.WorkerPool(core, {}, threads=0, tick=tick, tick_interval=3600)
+    pool.start()
+    try:
+        assert done.wait(30), f"the backlog was not drained in one pass; ticks so far: {enqueued}"
+    finally:
+        pool.stop()
+    assert enqueued == [2, 2, 1]  # batches back to back, then the pause
+
+
+def _finish(core: Core, claimed: tasks.Claimed, ran: threading.Event) -> None:
+    with core.store.transaction() as tx:
+        tasks.succeed(tx, claimed, core.clock())
+    ran.set()
