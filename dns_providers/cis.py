@@ -1,8 +1,8 @@
 """IBM Cloud Internet Services (CIS) DNS-01 provider on the `ibm-cloud-networking-services` SDK.
 
 Finds the zone by the longest suffix match over the instance's zones (the API has no name
-filter), writes one TXT record per value with DnsRecordsV1, and deletes by name + value so
-cleanup needs no memory of what was written (an order resumed elsewhere can clean up). Takes
+filter; the list is kept, and fetched again when a name matches no zone), writes one TXT
+record per value with DnsRecordsV1, and deletes by name + value so cleanup needs no memory of what was written (an order resumed elsewhere can clean up). Takes
 an IAMAuthenticator in production (`from_apikey`) and any authenticator (a bearer token in
 tests); the service URL is configurable so tests point it at a local server.
 """
@@ -92,14 +92,20 @@ class CisProvider:
     def zone_for(self, name: str) -> tuple[str, str]:
         """(zone id, zone name) of the longest zone name that is name or a parent of it. Raises ZoneNotFound."""
         name = record_name(name)
-        matches = [(zid, zname) for zid, zname in self._zone_list() if name == zname or name.endswith("." + zname)]
+        matches = self._matching(name, self._zone_list())
+        if not matches:  # the list is kept per provider: a zone added since is looked for once more
+            matches = self._matching(name, self._zone_list(refresh=True))
         if not matches:
             raise ZoneNotFound(f"{name}: no zone of CIS instance {self.crn} contains this name", name=name)
         return max(matches, key=lambda z: len(z[1]))
 
-    def _zone_list(self) -> list[tuple[str, str]]:
+    @staticmethod
+    def _matching(name: str, zones: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(zid, zname) for zid, zname in zones if name == zname or name.endswith("." + zname)]
+
+    def _zone_list(self, *, refresh: bool = False) -> list[tuple[str, str]]:
         with self._lock:
-            if self._zones is None:
+            if self._zones is None or refresh:
                 zones = ZonesV1(crn=self.crn, authenticator=self._authenticator)
                 zones.set_service_url(self.service_url)
                 self._zones = [(z["id"], str(z["name"]).rstrip(".").lower())

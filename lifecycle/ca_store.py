@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from lifecycle.ca_cache import OpenedCA
 from lifecycle.core import Core
 from lifecycle.crypto import Sealed
 from lifecycle.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
@@ -21,6 +20,15 @@ INTERMEDIATE_CA = "private_cert_configuration_intermediate_ca"
 TEMPLATE = "private_cert_configuration_template"
 CA_TYPES = (ROOT_CA, INTERMEDIATE_CA)
 USABLE = ("configured", "certificate_template_required")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedCA:
+    """A CA row's certificate, key and chain, parsed and unwrapped (kept in `Core.ca_cache`)."""
+
+    certificate: x509.Certificate
+    key: PrivateKey
+    chain: list[x509.Certificate]
 
 
 def key_binding(name: str) -> str:

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from lifecycle.ca_cache import CaCache
 from lifecycle.crypto import Keyring
 from lifecycle.errors import Forbidden
+from lifecycle.opened_cache import OpenedCache
 from lifecycle.store import SqlStore
 from lifecycle.token_cache import TokenCache
+
+if TYPE_CHECKING:
+    from dns_providers.cis import CisProvider
+    from lifecycle.ca_store import OpenedCA
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8200"
 
@@ -28,7 +33,8 @@ class Core:
     public_url: str = DEFAULT_PUBLIC_URL  # base of CRL and CA URLs embedded in certificates
     allow_private_webhooks: bool = False  # operators (and tests) may allow webhooks to internal addresses
     token_cache: TokenCache = field(default_factory=TokenCache, compare=False, repr=False)
-    ca_cache: CaCache = field(default_factory=CaCache, compare=False, repr=False)  # opened CA keys
+    ca_cache: OpenedCache[OpenedCA] = field(default_factory=OpenedCache, compare=False, repr=False)  # opened CA keys
+    dns_providers: OpenedCache[CisProvider] = field(default_factory=OpenedCache, compare=False, repr=False)
 
     def crn(self, resource: str, ident: str) -> str:
         return f"crn:v1:certkeeper:private:secrets-manager:local:a/{self.instance_id}:{self.instance_id}:{resource}:{ident}"

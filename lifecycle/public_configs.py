@@ -133,9 +133,16 @@ def dns_provider(tx: Tx, core: Core, name: str) -> CisProvider:
     if config is None or config.config_type not in DNS_TYPES:
         raise NotFound("DNS provider configuration", name)
     a = config.attributes
-    return CisProvider.from_apikey(a["cloud_internet_services_crn"], open_secrets(core, config)["apikey"],
-                                   service_url=a["service_url"], iam_url=a.get("iam_url"),
-                                   resolvers=a.get("resolvers") or None, propagation_timeout=PROPAGATION_TIMEOUT_S)
+    # Kept per process (IAM token, SDK clients, zone list) until the row changes.
+    key = (config.name, json.dumps(a, sort_keys=True), config.key_id, config.key_wrapped, config.key_payload)
+    provider = core.dns_providers.get(key)
+    if provider is None:
+        provider = CisProvider.from_apikey(a["cloud_internet_services_crn"], open_secrets(core, config)["apikey"],
+                                           service_url=a["service_url"], iam_url=a.get("iam_url"),
+                                           resolvers=a.get("resolvers") or None,
+                                           propagation_timeout=PROPAGATION_TIMEOUT_S)
+        core.dns_providers.put(key, provider)
+    return provider
 
 
 def require(tx: Tx, name: str, types: tuple[str, ...], field: str) -> ConfigRecord:

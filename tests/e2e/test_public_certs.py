@@ -34,6 +34,7 @@ from lifecycle.core import Core, system_clock
 pytestmark = pytest.mark.slow
 _names = itertools.count(1)
 _IAM_TOKEN: list[str] = []
+_IAM_CALLS: list[str] = []  # one entry per token request
 
 
 @pytest.fixture
@@ -46,11 +47,13 @@ def iam(cis_server: CisServer) -> Iterator[str]:
         base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
         for part in ({"alg": "none", "typ": "JWT"}, claims)) + ".sig"
     _IAM_TOKEN[:] = [cis_server.state.token]
+    _IAM_CALLS.clear()
 
     async def token(request: Request) -> JSONResponse:
         form = parse_qs((await request.body()).decode())
         if not form.get("apikey"):
             return JSONResponse({"errorMessage": "apikey required"}, status_code=400)
+        _IAM_CALLS.append("token")
         return JSONResponse({"access_token": _IAM_TOKEN[0], "refresh_token": "r", "token_type": "Bearer",
                              "expires_in": 3600, "expiration": now + 3600})
 
@@ -283,3 +286,14 @@ def test_renewal_keeps_the_key_unless_rotate_keys(env: Env) -> None:
     assert env.meta(secret["id"])["versions_total"] == 3
     assert kept == first and public_key(secret["id"]) != first
     assert env.meta(secret["id"])["rotation"] == {"auto_rotate": False}  # a one-off request, not a policy change
+
+
+def test_a_second_order_reuses_the_dns_provider_token_and_zone_list(env: Env) -> None:
+    zone_lists = lambda: sum(1 for _, p in env.cis.state.requests if p.endswith("/zones"))  # noqa: E731
+    first = _order(env, "cis", _domain())
+    assert env.work() == 1 and env.meta(first["id"])["state"] == 1
+    calls = (len(_IAM_CALLS), zone_lists())
+    assert calls == (1, 1)
+    second = _order(env, "cis", _domain())
+    assert env.work() == 1 and env.meta(second["id"])["state"] == 1
+    assert (len(_IAM_CALLS), zone_lists()) == calls  # no new IAM token, no zone list: the provider was kept

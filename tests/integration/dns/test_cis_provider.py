@@ -63,3 +63,14 @@ def test_production_uses_an_iam_api_key_that_never_shows() -> None:
 def test_missing_settings_are_refused_by_name(crn: str, apikey: str) -> None:
     with pytest.raises(DnsConfigurationError, match="cloud_internet_services_"):
         CisProvider.from_apikey(crn, apikey)
+
+
+def test_a_zone_added_after_the_list_was_fetched_is_found(cis_server: CisServer) -> None:
+    provider = _provider(cis_server)  # kept across orders, as the service keeps it
+    provider.present("_acme-challenge.example.test", "v")
+    cis_server.state.zones["zone-added-later"] = "later.test"
+    provider.present("_acme-challenge.www.later.test", "w")
+    assert cis_server.state.txt_values("_acme-challenge.www.later.test") == {"w"}
+    lists = sum(1 for m, p in cis_server.state.requests if p.endswith("/zones"))
+    provider.present("_acme-challenge.example.test", "x")
+    assert sum(1 for m, p in cis_server.state.requests if p.endswith("/zones")) == lists  # a match needs no refetch
