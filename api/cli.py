@@ -109,7 +109,7 @@ def _worker(settings: Settings, threads: int) -> int:
 
 
 def _install_test_hook(hook: str) -> None:
-    """'pause-before-commit:<file>': write <file> and block inside the first rotation's transaction."""
+    """'pause-before-commit:<file>': write <file> and block inside the first batch of rotations' transaction."""
     import threading
     from pathlib import Path
 

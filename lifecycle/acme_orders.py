@@ -123,10 +123,11 @@ def _issued(core: Core, claimed: tasks.Claimed, certificate: str, intermediate: 
         bundle = secret.attributes.get("bundle_certs", True)
         data = {"certificate": certificate + intermediate if bundle else certificate, "intermediate": intermediate,
                 "private_key": private_key}
-        version, kept = versions.add_version(tx, core, secret, data, created_by="acme", now=now, custom_metadata={},
-                                             attributes={"serial_number": serial, "validity": validity,
-                                                         "expiration_date": validity["not_after"]},
-                                             auto_rotated=bool(claimed.task.params.get("rotation")))
+        added = versions.add_version(tx, core, secret, data, created_by="acme", now=now, custom_metadata={},
+                                     attributes={"serial_number": serial, "validity": validity,
+                                                 "expiration_date": validity["not_after"]},
+                                     auto_rotated=bool(claimed.task.params.get("rotation")))
+        version, kept = added.version, added.kept
         info = {"state": ISSUANCE_ACTIVE, "ordered_on": secret.attributes.get("issuance_info", {}).get("ordered_on"),
                 "auto_rotated": claimed.task.trigger == "automatic_secret_rotation"}
         attrs = secret.attributes | {

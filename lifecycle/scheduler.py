@@ -9,20 +9,25 @@ new version commit together under the task's fence.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from lifecycle import events, tasks, version_ops
 from lifecycle.core import SYSTEM, Core
 from lifecycle.errors import CertkeeperError, NotFound
-from lifecycle.secrets import load_secret
+from lifecycle.store import Tx
 from lifecycle.vocabulary import State
+from lifecycle.workers import batched
+
+log = logging.getLogger("certkeeper.scheduler")
 
 ROTATION = "rotation"
-# Tests only: called inside a rotation's transaction just before it commits, so a crash
-# test can kill the process there (see tests/e2e/test_workers_postgres.py).
-before_commit: Callable[[tasks.Claimed], None] | None = None
+# Tests only: called inside a batch of rotations' transaction just before it commits, so a
+# crash test can kill the process there (see tests/e2e/test_workers_postgres.py).
+before_commit: Callable[[list[tasks.Claimed]], None] | None = None
 AUTOMATIC = "automatic_secret_rotation"
 BATCH = 500
 
@@ -54,33 +59,51 @@ def tick(core: Core, *, limit: int = BATCH) -> TickReport:
     return TickReport(len(due), len(expired), notices, more=max(len(due), len(expired), notices) >= limit)
 
 
-def run_rotation(core: Core, claimed: tasks.Claimed) -> None:
-    """Worker handler for scheduled rotations: new version + task outcome in one transaction.
-    A failure keeps the current version, retries with backoff and shows on the secret."""
+@batched
+def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
+    """Worker handler for scheduled rotations, a batch at a time: each rotation's new version
+    and task outcome commit together, all of the batch in one transaction, each inside its own
+    savepoint so one that fails is undone alone. A failure keeps the current version, retries
+    with backoff and shows on the secret."""
     now = core.clock()
+    failed: list[tuple[tasks.Claimed, CertkeeperError]] = []
+    with core.store.transaction() as tx:
+        for claimed in batch:
+            try:
+                with tx.savepoint():
+                    _rotate(tx, core, claimed, now)
+            except tasks.StaleLease:
+                log.warning("task %s: lease lost to another worker; result discarded", claimed.task.id)
+            except CertkeeperError as exc:
+                failed.append((claimed, exc))
+        if before_commit is not None:
+            before_commit(batch)
+    for claimed, exc in failed:
+        _record_failure(core, claimed, exc, now)
+
+
+def _rotate(tx: Tx, core: Core, claimed: tasks.Claimed, now: datetime) -> None:
     secret_id = claimed.task.secret_id
     assert secret_id is not None
+    view = version_ops.create_version_in(tx, core, SYSTEM, secret_id, {}, auto_rotated=True,
+                                         rotation_state=lambda attributes: _state(attributes, "idle", None))
+    tasks.succeed(tx, claimed, now, {"version_id": view.version.id})
+
+
+def _record_failure(core: Core, claimed: tasks.Claimed, exc: CertkeeperError, now: datetime) -> None:
+    secret_id = claimed.task.secret_id
     try:
         with core.store.transaction() as tx:
-            view = version_ops.create_version_in(tx, core, SYSTEM, secret_id, {}, auto_rotated=True)
-            secret = load_secret(tx, SYSTEM, secret_id)
-            tx.update_secret(secret_id, attributes=_state(secret.attributes, "idle", None))
-            if before_commit is not None:
-                before_commit(claimed)
-            tasks.succeed(tx, claimed, now, {"version_id": view.version.id})
-    except tasks.StaleLease:
-        raise
-    except CertkeeperError as exc:
-        retry = not isinstance(exc, NotFound)
-        with core.store.transaction() as tx:
-            next_at = tasks.fail(tx, claimed, now, type(exc).__name__, exc.message, retry=retry)
-            secret = tx.get_secret(secret_id)
+            next_at = tasks.fail(tx, claimed, now, type(exc).__name__, exc.message, retry=not isinstance(exc, NotFound))
+            secret = tx.get_secret(secret_id) if secret_id else None
             if secret is not None:
                 error = {"code": type(exc).__name__, "message": exc.message,
                          "next_attempt": next_at.isoformat() if next_at else None}
-                tx.update_secret(secret_id, attributes=_state(secret.attributes, "failed", error))
+                tx.update_secret(secret.id, attributes=_state(secret.attributes, "failed", error))
                 events.emit(tx, now, events.EventType.SECRET_ROTATION_FAILED, secret,
                             {"error_code": error["code"], "task_id": claimed.task.id})
+    except tasks.StaleLease:
+        log.warning("task %s: lease lost to another worker; failure not recorded", claimed.task.id)
 
 
 def _state(attributes: dict[str, Any], state: str, error: dict[str, Any] | None) -> dict[str, Any]:
@@ -92,4 +115,4 @@ def _state(attributes: dict[str, Any], state: str, error: dict[str, Any] | None)
     return out
 
 
-HANDLERS = {ROTATION: run_rotation}
+HANDLERS = {ROTATION: run_rotations}

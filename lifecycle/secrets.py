@@ -194,10 +194,10 @@ def _create(
         tx.insert_secret(secret)
         version = None
         if material.data is not None:
-            version, _ = versions.add_version(
+            version = versions.add_version(
                 tx, core, secret, material.data, created_by=actor.principal, now=now,
                 custom_metadata=draft.version_custom_metadata, attributes=material.version_attributes, first=True,
-            )
+            ).version
         if material.start is not None:
             material.start(tx, secret)
         audit.record(tx, actor, now, "secret.create", f"secret:{secret.id}")

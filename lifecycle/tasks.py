@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,14 +58,10 @@ def claim(store: SqlStore, owner: str, now: datetime, *, limit: int = 1, lease: 
     claimed = []
     with store.transaction() as tx:
         for task in tx.due_tasks(now, limit, kinds):
-            changed = tx.update_task(
-                task.id, expect_fence=task.fence, status=PROCESSING, lease_owner=owner, lease_expires=now + lease,
-                attempts=task.attempts + 1, fence=task.fence + 1, updated_at=now,
-            )
-            if changed:
-                updated = tx.get_task(task.id)
-                assert updated is not None
-                claimed.append(Claimed(updated, owner))
+            changes = {"status": PROCESSING, "lease_owner": owner, "lease_expires": now + lease,
+                       "attempts": task.attempts + 1, "fence": task.fence + 1, "updated_at": now}
+            if tx.update_task(task.id, expect_fence=task.fence, **changes):
+                claimed.append(Claimed(replace(task, **changes), owner))  # the row as just written
     return claimed
 
 

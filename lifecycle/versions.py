@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +56,17 @@ def alias_of(stages: dict[str, str], version_id: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Added:
+    """A version just stored, and the secret as it stands after: versions kept, stage labels
+    (label -> version id), locks held."""
+
+    version: VersionRecord
+    kept: int
+    stages: dict[str, str]
+    locks_total: int
+
+
 def add_version(
     tx: Tx,
     core: Core,
@@ -70,15 +82,14 @@ def add_version(
     version_stages: list[str] | None = None,
     auto_rotated: bool = False,
     first: bool = False,
-) -> tuple[VersionRecord, int]:
+) -> Added:
     """Store a new version, then apply retention.
 
     By default it becomes `current` and the old current `previous`. With
     ``version_stages`` it gets those labels instead, and `current` moves only when
     they include it (a pending version is registered elsewhere before promotion).
     ``first`` says the secret was inserted in this transaction and has no versions,
-    labels or locks yet, so nothing needs to be read back. Returns the version and
-    the number of versions kept. Raises Locked when the version that would lose its
+    labels or locks yet, so nothing needs to be read back. Raises Locked when the version that would lose its
     payload (the current `previous`) is locked, and InvalidInput for bad labels.
     Runs inside the caller's transaction.
     """
@@ -120,7 +131,7 @@ def add_version(
     if first:
         for label in labels:
             tx.add_stage(secret.id, label, version_id)
-        return version, 1
+        return Added(version, 1, dict.fromkeys(labels, version_id), 0)
     for label in labels:
         if label == Stage.CURRENT:
             stages = move_current(tx, secret.id, version_id, stages)
@@ -128,7 +139,7 @@ def add_version(
             tx.set_stage(secret.id, label, version_id)
             stages[label] = version_id
     kept = apply_retention(tx, secret.id, [version, *existing], stages=stages, locks=locks)
-    return version, kept
+    return Added(version, kept, stages, len(locks))
 
 
 MAX_STAGES = 20  # stage labels per secret

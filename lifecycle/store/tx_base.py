@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from functools import cache
 from typing import Any, TypeVar
@@ -47,6 +49,12 @@ class TxBase:
         self._c = conn
         self._for_update = conn.dialect.name == "postgresql"
         self.queued_tasks = False  # set when this transaction made a task runnable: ring after commit
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: an exception inside undoes only what was done inside, and goes on."""
+        with self._c.begin_nested():
+            yield
 
     def _insert(self, table: Any, values: dict[str, Any], conflict_message: str) -> None:
         try:

@@ -64,6 +64,9 @@ _GET_STAGES = select(t.version_stages.c.stage, t.version_stages.c.version_id).wh
     t.version_stages.c.secret_id == bindparam("secret_id"))
 _DELETE_STAGE = delete(t.version_stages).where(
     t.version_stages.c.secret_id == bindparam("secret_id"), t.version_stages.c.stage == bindparam("stage"))
+_MOVE_STAGE = update(t.version_stages).where(
+    t.version_stages.c.secret_id == bindparam("row_secret"), t.version_stages.c.stage == bindparam("row_stage"))
+_COUNT_LOCKS = select(func.count()).select_from(t.locks).where(t.locks.c.secret_id == bindparam("secret_id"))
 _LOCKS_OF_SECRET = (select(t.locks).where(t.locks.c.secret_id == bindparam("secret_id"))
                     .order_by(t.locks.c.created_at, t.locks.c.name))
 
@@ -278,16 +281,17 @@ class SecretsTx(TxBase):
         return {row.stage: row.version_id for row in self._c.execute(_GET_STAGES, {"secret_id": secret_id})}
 
     def set_stage(self, secret_id: str, stage: str, version_id: str) -> None:
-        self._c.execute(_DELETE_STAGE, {"secret_id": secret_id, "stage": stage})
-        self.add_stage(secret_id, stage, version_id)
+        """Put the label on ``version_id``, moving it if the secret holds it already."""
+        moved = self._c.execute(_MOVE_STAGE, {"row_secret": secret_id, "row_stage": stage, "version_id": version_id})
+        if not moved.rowcount:
+            self.add_stage(secret_id, stage, version_id)
 
     def add_stage(self, secret_id: str, stage: str, version_id: str) -> None:
         """A label the secret does not hold yet (set_stage moves one it may hold)."""
         self._c.execute(_insert_statement(t.version_stages), {"secret_id": secret_id, "stage": stage, "version_id": version_id})
 
     def remove_stage(self, secret_id: str, stage: str) -> None:
-        vs = t.version_stages
-        self._c.execute(delete(vs).where(vs.c.secret_id == secret_id, vs.c.stage == stage))
+        self._c.execute(_DELETE_STAGE, {"secret_id": secret_id, "stage": stage})
 
     # -- locks ------------------------------------------------------------
     def list_locks(self, *, secret_id: str | None = None, version_id: str | None = None) -> list[LockRecord]:
@@ -345,6 +349,5 @@ class SecretsTx(TxBase):
         return [_record(SecretRecord, r) for r in self._c.execute(q)], total
 
     def count_locks(self, secret_id: str) -> int:
-        q = select(func.count()).select_from(t.locks).where(t.locks.c.secret_id == secret_id)
-        return int(self._c.execute(q).scalar_one())
+        return int(self._c.execute(_COUNT_LOCKS, {"secret_id": secret_id}).scalar_one())
 

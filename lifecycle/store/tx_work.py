@@ -21,6 +21,8 @@ from lifecycle.store.tx_base import TxBase, _insert_statement, _record, _row
 
 _INSERT_EVENT = insert(t.events).returning(t.events.c.id)
 _GET_TOKEN = select(t.api_tokens).where(t.api_tokens.c.id == bindparam("id"))
+_UPDATE_TASK = update(t.tasks).where(t.tasks.c.id == bindparam("row_id"))
+_UPDATE_TASK_FENCED = _UPDATE_TASK.where(t.tasks.c.fence == bindparam("expect_fence"))
 _LIST_WEBHOOKS = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks.c.id)
 
 
@@ -56,11 +58,11 @@ class WorkTx(TxBase):
 
     def update_task(self, task_id: str, *, expect_fence: int | None = None, **changes: Any) -> bool:
         """Update a task; with ``expect_fence``, only while that fence still holds. True if a row changed."""
-        k = t.tasks.c
-        q = update(t.tasks).where(k.id == task_id)
-        if expect_fence is not None:
-            q = q.where(k.fence == expect_fence)
-        changed = bool(self._c.execute(q.values(**changes)).rowcount)
+        if expect_fence is None:
+            result = self._c.execute(_UPDATE_TASK, {"row_id": task_id, **changes})
+        else:
+            result = self._c.execute(_UPDATE_TASK_FENCED, {"row_id": task_id, "expect_fence": expect_fence, **changes})
+        changed = bool(result.rowcount)
         self.queued_tasks = self.queued_tasks or (changed and changes.get("status") == "queued")
         return changed
 

@@ -116,3 +116,38 @@ def test_private_certificate_rotates_on_schedule_with_new_serials(core: Core, cl
         serials.add(_meta(core, view.secret.id).attributes["serial_number"])
         assert len(serials) == week + 1
     assert len(_versions(core, view.secret.id)) == 4
+
+
+def test_one_failing_rotation_in_a_batch_leaves_the_others_rotated(core: Core, clock: FakeClock) -> None:
+    ids = [_rotating(core, f"svc-{i}") for i in range(3)]
+    clock.advance(days=1, seconds=1)
+    scheduler.tick(core)
+    assert workers.run_due(core, scheduler.HANDLERS) == 3  # one batch: v2 of each
+    create_locks(core, SYSTEM, ids[1], "previous", [LockRequest("billing")], None)
+    clock.advance(days=1, seconds=1)
+    assert scheduler.tick(core).enqueued == 3
+    assert workers.run_due(core, scheduler.HANDLERS) == 3  # one batch again; the middle one is refused
+    assert [len(_versions(core, i)) for i in ids] == [3, 2, 3]
+    states = [_meta(core, i).attributes for i in ids]
+    assert [a["rotation_state"] for a in states] == ["idle", "failed", "idle"]
+    assert states[1]["rotation_error"]["code"] == "Locked"
+    with core.store.reader() as tx:
+        outcomes = [tx.list_tasks(i)[0].status for i in ids]
+    assert outcomes == ["succeeded", "queued", "succeeded"]  # the refused one retries after its backoff
+
+
+def test_a_rotation_whose_lease_was_lost_is_undone_alone(core: Core, clock: FakeClock) -> None:
+    from lifecycle import tasks
+
+    ids = [_rotating(core, f"svc-{i}") for i in range(3)]
+    clock.advance(days=1, seconds=1)
+    scheduler.tick(core)
+    batch = tasks.claim(core.store, "slow-worker", clock(), limit=3, kinds=[scheduler.ROTATION])
+    by_secret = {c.task.secret_id: c for c in batch}
+    taken = by_secret[ids[1]]
+    with core.store.transaction() as tx:  # another worker claimed this one after the lease ran out
+        tx.update_task(taken.task.id, fence=taken.fence + 1, lease_owner="other-worker")
+    scheduler.run_rotations(core, [by_secret[i] for i in ids])  # type: ignore[arg-type]
+    assert [len(_versions(core, i)) for i in ids] == [2, 1, 2]  # its new version went with its lease
+    with core.store.reader() as tx:
+        assert [tx.list_tasks(i)[0].status for i in ids] == ["succeeded", "processing", "succeeded"]
