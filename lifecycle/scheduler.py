@@ -26,7 +26,7 @@ log = logging.getLogger("certkeeper.scheduler")
 
 ROTATION = "rotation"
 # Tests only: called inside a batch of rotations' transaction just before it commits, so a
-# crash test can kill the process there (see tests/e2e/test_workers_postgres.py).
+# crash test can kill the process there (see tests/e2e/test_workers.py).
 before_commit: Callable[[list[tasks.Claimed]], None] | None = None
 AUTOMATIC = "automatic_secret_rotation"
 BATCH = 500
