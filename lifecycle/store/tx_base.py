@@ -49,12 +49,17 @@ class TxBase:
         self._c = conn
         self._for_update = conn.dialect.name == "postgresql"
         self.queued_tasks = False  # set when this transaction made a task runnable: ring after commit
+        self._memo: dict[str, Any] = {}  # reads repeated within this transaction; writes drop them
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested transaction: an exception inside undoes only what was done inside, and goes on."""
-        with self._c.begin_nested():
-            yield
+        try:
+            with self._c.begin_nested():
+                yield
+        except BaseException:
+            self._memo.clear()  # what was read inside may have been undone
+            raise
 
     def _insert(self, table: Any, values: dict[str, Any], conflict_message: str) -> None:
         try:

@@ -23,6 +23,19 @@ _INSERT_EVENT = insert(t.events).returning(t.events.c.id)
 _GET_TOKEN = select(t.api_tokens).where(t.api_tokens.c.id == bindparam("id"))
 _UPDATE_TASK = update(t.tasks).where(t.tasks.c.id == bindparam("row_id"))
 _UPDATE_TASK_FENCED = _UPDATE_TASK.where(t.tasks.c.fence == bindparam("expect_fence"))
+
+
+def _due_tasks(by_kind: bool, skip_locked: bool) -> Any:
+    k = t.tasks.c
+    now = bindparam("now")
+    runnable = or_(and_(k.status == "queued", k.run_after <= now), and_(k.status == "processing", k.lease_expires < now))
+    q = select(t.tasks).where(runnable).order_by(k.run_after, k.id).limit(bindparam("limit"))
+    if by_kind:
+        q = q.where(k.kind.in_(bindparam("kinds", expanding=True)))
+    return q.with_for_update(skip_locked=True) if skip_locked else q
+
+
+_DUE_TASKS = {(by_kind, skip): _due_tasks(by_kind, skip) for by_kind in (False, True) for skip in (False, True)}
 _LIST_WEBHOOKS = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks.c.id)
 
 
@@ -44,17 +57,9 @@ class WorkTx(TxBase):
     def due_tasks(self, now: datetime, limit: int, kinds: Sequence[str] | None = None) -> list[TaskRecord]:
         """Runnable tasks: queued and due, or processing with an expired lease. Rows are
         locked with SKIP LOCKED on PostgreSQL, so concurrent claimers never share one."""
-        k = t.tasks.c
-        runnable = or_(
-            and_(k.status == "queued", k.run_after <= now),
-            and_(k.status == "processing", k.lease_expires < now),
-        )
-        q = select(t.tasks).where(runnable).order_by(k.run_after, k.id).limit(limit)
-        if kinds:
-            q = q.where(k.kind.in_(list(kinds)))
-        if self._for_update:
-            q = q.with_for_update(skip_locked=True)
-        return [_record(TaskRecord, r) for r in self._c.execute(q)]
+        q = _DUE_TASKS[(bool(kinds), self._for_update)]
+        params = {"now": now, "limit": limit, "kinds": list(kinds or ())}
+        return [_record(TaskRecord, r) for r in self._c.execute(q, params)]
 
     def update_task(self, task_id: str, *, expect_fence: int | None = None, **changes: Any) -> bool:
         """Update a task; with ``expect_fence``, only while that fence still holds. True if a row changed."""
@@ -112,6 +117,7 @@ class WorkTx(TxBase):
         return [_record(SecretRecord, r) for r in self._c.execute(q)]
 
     def insert_webhook(self, hook: WebhookRecord) -> None:
+        self._memo.pop("webhooks", None)
         self._insert(t.webhooks, _row(hook), "webhook id collision")
 
     def get_webhook(self, hook_id: str) -> WebhookRecord | None:
@@ -119,12 +125,18 @@ class WorkTx(TxBase):
         return _record(WebhookRecord, row) if row else None
 
     def list_webhooks(self) -> list[WebhookRecord]:
-        return [_record(WebhookRecord, r) for r in self._c.execute(_LIST_WEBHOOKS)]
+        """Every webhook; read once per transaction (each event emitted asks again)."""
+        hooks = self._memo.get("webhooks")
+        if hooks is None:
+            hooks = self._memo["webhooks"] = [_record(WebhookRecord, r) for r in self._c.execute(_LIST_WEBHOOKS)]
+        return list(hooks)
 
     def update_webhook(self, hook_id: str, **changes: Any) -> None:
+        self._memo.pop("webhooks", None)
         self._c.execute(update(t.webhooks).where(t.webhooks.c.id == hook_id).values(**changes))
 
     def delete_webhook(self, hook_id: str) -> None:
+        self._memo.pop("webhooks", None)
         self._c.execute(delete(t.webhooks).where(t.webhooks.c.id == hook_id))
 
     def tasks_of_kind(self, kind: str, param_key: str, param_value: str, limit: int) -> list[TaskRecord]:

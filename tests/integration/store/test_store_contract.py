@@ -11,7 +11,7 @@ from lifecycle import secrets, version_ops
 from lifecycle.core import SYSTEM, Core
 from lifecycle.errors import Conflict, Locked
 from lifecycle.locks import LockRequest, create_locks
-from lifecycle.records import GroupRecord, SecretRecord
+from lifecycle.records import GroupRecord, SecretRecord, WebhookRecord
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import SecretQuery, SqlStore
 
@@ -108,3 +108,24 @@ def test_deleting_a_secret_removes_versions_stages_and_labels(core: Core) -> Non
         assert tx.list_versions(view.secret.id) == []
         assert tx.get_stages(view.secret.id) == {}
         assert tx.list_secrets(SecretQuery(labels=["l1"]))[1] == 0
+
+
+def _hook(i: int) -> WebhookRecord:
+    return WebhookRecord(f"hook-{i}", f"https://hooks.example.test/{i}", [], b"payload", b"wrapped", "k1", None, "t", T0)
+
+
+def test_webhooks_read_once_per_transaction_still_see_its_own_writes(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        assert tx.list_webhooks() == []
+        tx.insert_webhook(_hook(1))
+        assert [h.id for h in tx.list_webhooks()] == ["hook-1"]
+        with pytest.raises(RuntimeError):
+            with tx.savepoint():
+                tx.insert_webhook(_hook(2))
+                assert [h.id for h in tx.list_webhooks()] == ["hook-1", "hook-2"]
+                raise RuntimeError("undo the second")
+        assert [h.id for h in tx.list_webhooks()] == ["hook-1"]  # not the undone one
+        tx.update_webhook("hook-1", url="https://hooks.example.test/moved")
+        assert [h.url for h in tx.list_webhooks()] == ["https://hooks.example.test/moved"]
+        tx.delete_webhook("hook-1")
+        assert tx.list_webhooks() == []
