@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only 1,2,4,5,6]`: run the benchmarks, write bench/results/latest.*"""
+"""`python -m bench [--quick] [--only 1,2,3,4,5,6]`: run the benchmarks, write bench/results/latest.*"""
 
 from __future__ import annotations
 
@@ -16,17 +16,15 @@ from bench import report
 from bench.options import Options
 
 # Run order: the crypto ceiling first, since issuance is reported as a fraction of it.
-MODULES = {2: "bench.crypto_ceiling", 1: "bench.issuance", 4: "bench.reads", 5: "bench.scale", 6: "bench.rotation"}
-ACME_TODO = {"id": 3, "title": "ACME order latency (vs lego and certbot on Pebble)", "table": [
-    {"status": "TODO: not measured yet — the ACME order code is being written; add bench/acme.py when it lands"}],
-    "targets": [{"target": "median ≤ 0.25x lego, ≤ 0.1x certbot, < 0.25 s", "measured": "—", "met": None}]}
+MODULES = {2: "bench.crypto_ceiling", 1: "bench.issuance", 3: "bench.acme", 4: "bench.reads", 5: "bench.scale",
+           6: "bench.rotation"}
 RESULTS = Path(__file__).parent / "results"
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="a few seconds per benchmark (harness smoke test)")
-    p.add_argument("--only", help="comma-separated benchmark numbers (default: 1,2,4,5,6); the results of the "
+    p.add_argument("--only", help="comma-separated benchmark numbers (default: 1,2,3,4,5,6); the results of the "
                    "others are kept from the last run of the same mode")
     p.add_argument("--rounds", type=int, help="rounds per comparison (default 5; 2 with --quick)")
     p.add_argument("--seconds", type=float, help="seconds per load run (default 8; 2 with --quick)")
@@ -43,10 +41,9 @@ def _postgres() -> bool:
     return reason is None
 
 
-def _with_todo(results: dict[str, Any]) -> dict[str, Any]:
-    """The results in benchmark order, with the not-yet-written ACME benchmark as a TODO row."""
-    benchmarks = [b for b in results["benchmarks"] if b["id"] != 3] + [ACME_TODO]
-    return {**results, "benchmarks": sorted(benchmarks, key=lambda b: int(b["id"]))}
+def _ordered(results: dict[str, Any]) -> dict[str, Any]:
+    """The results in benchmark order."""
+    return {**results, "benchmarks": sorted(results["benchmarks"], key=lambda b: int(b["id"]))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [int(x) for x in args.only.split(",")] if args.only else list(MODULES)
     unknown = [n for n in chosen if n not in MODULES]
     if unknown:
-        print(f"bench: no benchmark {unknown[0]} (choose from {sorted(MODULES)}; 3 is not written yet)", file=sys.stderr)
+        print(f"bench: no benchmark {unknown[0]} (choose from {sorted(MODULES)})", file=sys.stderr)
         return 2
     results = report.header("quick" if args.quick else "full", os.cpu_count() or 1)
     if args.only:  # keep the other benchmarks of the last run of the same mode
@@ -82,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             result["measured"] = f"{results['started']}, revision {results['revision']}"
             print(f"bench: {number} done in {result['seconds']} s", flush=True)
             results["benchmarks"].append(result)
-            report.write(_with_todo(results), args.out)  # a late failure or stop keeps what ran so far
-    results = _with_todo(results)
+            report.write(_ordered(results), args.out)  # a late failure or stop keeps what ran so far
+    results = _ordered(results)
     report.write(results, args.out)
     print((args.out / "latest.md").read_text())
     return 1 if failed else 0

@@ -1,5 +1,5 @@
 """certkeeper under test: `certkeeper serve` in its own process, on a fresh data dir, with
-the background workers off so only requests use its CPU."""
+the background workers off (so only requests use its CPU) unless a benchmark needs them."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
 
 
-def server(name: str, data_dir: Path, *, database_url: str | None = None) -> Server:
+def server(name: str, data_dir: Path, *, database_url: str | None = None, workers: int = 0) -> Server:
     """A not yet started `certkeeper serve` on ``data_dir`` (created on start)."""
     port = free_port()
-    argv = [*command(), "serve", "--data-dir", str(data_dir), "--port", str(port), "--workers", "0"]
+    argv = [*command(), "serve", "--data-dir", str(data_dir), "--port", str(port), "--workers", str(workers)]
     if database_url:
         argv += ["--database-url", database_url]
     return Server(name, argv, port, data_dir.parent / f"{name}.log", env=ENV)

@@ -3,13 +3,9 @@ failures on a first order and on a rotation, and an order resumed by a fresh pro
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
-import time
 import itertools
 import subprocess
-from urllib.parse import parse_qs
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -17,15 +13,11 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from api.app import create_app
 from fixtures.cis_server import CisServer
-from fixtures.live_server import serve
+from fixtures.iam_server import IamServer, run_iam_server
 from fixtures.pebble import Pebble
 from lifecycle import workers
 from lifecycle.background import background_handlers
@@ -33,32 +25,12 @@ from lifecycle.core import Core, system_clock
 
 pytestmark = pytest.mark.slow
 _names = itertools.count(1)
-_IAM_TOKEN: list[str] = []
-_IAM_CALLS: list[str] = []  # one entry per token request
 
 
 @pytest.fixture
-def iam(cis_server: CisServer) -> Iterator[str]:
-    """An IAM token endpoint that trades any API key for the CIS fixture's bearer token (a JWT,
-    since the SDK reads the token's expiry from it)."""
-    now = int(time.time())
-    claims = {"iat": now, "exp": now + 3600, "iss": "test-iam"}
-    cis_server.state.token = ".".join(
-        base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
-        for part in ({"alg": "none", "typ": "JWT"}, claims)) + ".sig"
-    _IAM_TOKEN[:] = [cis_server.state.token]
-    _IAM_CALLS.clear()
-
-    async def token(request: Request) -> JSONResponse:
-        form = parse_qs((await request.body()).decode())
-        if not form.get("apikey"):
-            return JSONResponse({"errorMessage": "apikey required"}, status_code=400)
-        _IAM_CALLS.append("token")
-        return JSONResponse({"access_token": _IAM_TOKEN[0], "refresh_token": "r", "token_type": "Bearer",
-                             "expires_in": 3600, "expiration": now + 3600})
-
-    with serve(Starlette(routes=[Route("/identity/token", token, methods=["POST"])])) as url:
-        yield url
+def iam(cis_server: CisServer) -> Iterator[IamServer]:
+    with run_iam_server(cis_server.state) as server:
+        yield server
 
 
 @dataclasses.dataclass
@@ -68,6 +40,7 @@ class Env:
     core: Core
     pebble: Pebble
     cis: CisServer
+    iam: IamServer
 
     def post(self, path: str, body: dict[str, Any], status: int = 201) -> dict[str, Any]:
         resp = self.client.post(path, json=body, headers=self.headers)
@@ -89,17 +62,17 @@ class Env:
 
 
 @pytest.fixture
-def env(core: Core, admin: dict[str, str], pebble: Pebble, cis_server: CisServer, iam: str) -> Iterator[Env]:
+def env(core: Core, admin: dict[str, str], pebble: Pebble, cis_server: CisServer, iam: IamServer) -> Iterator[Env]:
     core = dataclasses.replace(core, clock=system_clock)
     with TestClient(create_app(core)) as client:
-        e = Env(client, admin, core, pebble, cis_server)
+        e = Env(client, admin, core, pebble, cis_server, iam)
         e.post("/api/v2/configurations", {
             "config_type": "public_cert_configuration_ca_acme", "name": "pebble", "directory_url": pebble.directory_url,
             "ca_bundle": pebble.tls_ca_path.read_text()})
         e.post("/api/v2/configurations", {
             "config_type": "public_cert_configuration_dns_cloud_internet_services", "name": "cis",
             "cloud_internet_services_crn": cis_server.crn, "cloud_internet_services_apikey": "test-apikey",
-            "service_url": cis_server.url, "iam_url": iam, "resolvers": [pebble.dns_resolver]})
+            "service_url": cis_server.url, "iam_url": iam.url, "resolvers": [pebble.dns_resolver]})
         yield e
     assert cis_server.state.all_txt() == []  # no TXT record left behind by any scenario
 
@@ -260,7 +233,7 @@ def test_scheduled_renewals_back_off_on_failure_and_recover(env: Env) -> None:
     still = env.client.get(f"/api/v2/secrets/{secret['id']}/versions/current", headers=env.headers).json()
     assert still["id"] == current["id"]
     assert env.work() == 0  # backing off: nothing runs before the next attempt time
-    env.cis.state.token = _IAM_TOKEN[0]
+    env.cis.state.token = env.iam.token
     clock.advance(hours=2)
     env.work()
     meta = env.meta(secret["id"])
@@ -292,8 +265,8 @@ def test_a_second_order_reuses_the_dns_provider_token_and_zone_list(env: Env) ->
     zone_lists = lambda: sum(1 for _, p in env.cis.state.requests if p.endswith("/zones"))  # noqa: E731
     first = _order(env, "cis", _domain())
     assert env.work() == 1 and env.meta(first["id"])["state"] == 1
-    calls = (len(_IAM_CALLS), zone_lists())
+    calls = (env.iam.calls, zone_lists())
     assert calls == (1, 1)
     second = _order(env, "cis", _domain())
     assert env.work() == 1 and env.meta(second["id"])["state"] == 1
-    assert (len(_IAM_CALLS), zone_lists()) == calls  # no new IAM token, no zone list: the provider was kept
+    assert (env.iam.calls, zone_lists()) == calls  # no new IAM token, no zone list: the provider was kept
