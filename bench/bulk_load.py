@@ -1,5 +1,5 @@
 """Bulk loading the store for benchmark 5: many secrets, each with one sealed current
-version, its stage label and two labels, written with SQLAlchemy Core executemany on the
+version, its stage label, two labels and its search text, written with SQLAlchemy Core executemany on the
 store's own tables (lifecycle/store/schema.py) in large transactions.
 
 Rows are built from the store's record types, and every payload is sealed with the
@@ -8,16 +8,18 @@ data dir's keyring (AES-GCM data key per version) exactly as the API seals it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, update
 
 from lifecycle import versions
 from lifecycle.core import Core
 from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.store import schema as t
+from lifecycle.store.search import search_text
 
 BATCH = 5_000
 TYPES = ("kv", "arbitrary", "username_password")
@@ -66,7 +68,7 @@ def _batches(core: Core, n: int, due: int) -> Iterator[dict[Table, list[dict[str
     now = datetime.now(UTC)
     base = now - timedelta(seconds=n + 3600)
     rows: dict[Table, list[dict[str, Any]]] = {t.secrets: [], t.secret_versions: [], t.version_stages: [],
-                                               t.secret_labels: []}
+                                               t.secret_labels: [], t.secret_search: []}
     for i in range(n):
         secret = _secret(i, n, due, now, base)
         version_id = f"{i:08d}-0000-4000-9000-{(i * 104729) % 10**12:012d}"
@@ -80,6 +82,8 @@ def _batches(core: Core, n: int, due: int) -> Iterator[dict[Table, list[dict[str
         rows[t.secret_versions].append(_row(t.secret_versions, version))
         rows[t.version_stages].append({"secret_id": secret.id, "stage": "current", "version_id": version_id})
         rows[t.secret_labels] += [{"secret_id": secret.id, "label": label} for label in secret.labels]
+        rows[t.secret_search].append({"secret_id": secret.id, "search_text": search_text(
+            secret.id, secret.name, secret.description, secret.secret_type, secret.labels)})
         if len(rows[t.secrets]) == BATCH or i == n - 1:
             yield rows
             rows = {table: [] for table in rows}
@@ -89,9 +93,17 @@ def load(core: Core, n: int, *, due: int = 200) -> list[str]:
     """Insert ``n`` secrets (the first ``due`` of them due for rotation); returns a sample of ids."""
     sample: list[str] = []
     every = max(1, n // SAMPLE)
+    counts: Counter[tuple[str, str]] = Counter()
     for rows in _batches(core, n, due):
         with core.store.engine.begin() as conn:
-            for table, batch in rows.items():  # parents first: secrets, versions, stages, labels
+            for table, batch in rows.items():  # parents first: secrets, versions, stages, labels, search
                 conn.execute(insert(table), batch)
+        counts.update((r["secret_group_id"], r["secret_type"]) for r in rows[t.secrets])
         sample += [r["id"] for r in rows[t.secrets][::every]]
+    with core.store.engine.begin() as conn:  # what the store's inserts keep: secrets per (group, type)
+        for (group, secret_type), added in counts.items():
+            done = conn.execute(update(t.secret_counts).values(n=t.secret_counts.c.n + added).where(
+                t.secret_counts.c.secret_group_id == group, t.secret_counts.c.secret_type == secret_type))
+            if not done.rowcount:
+                conn.execute(insert(t.secret_counts), {"secret_group_id": group, "secret_type": secret_type, "n": added})
     return sample[:SAMPLE]

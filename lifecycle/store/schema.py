@@ -94,6 +94,29 @@ secrets = Table(
     Index("ix_secrets_next_expiry_notice", "next_expiry_notice"),
 )
 
+# What `search` matches, one row per secret: id, name, description, type and labels, lowercased.
+# A table of its own (not a column of secrets) so the text index over it survives table rebuilds
+# of secrets: PostgreSQL indexes search_text with a pg_trgm GIN index, SQLite with an FTS5 trigram
+# table (secret_search_fts, kept by triggers on this table); both made by migration 0005.
+secret_search = Table(
+    "secret_search",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # SQLite: the rowid the FTS table keys on
+    Column("secret_id", ID, ForeignKey("secrets.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("search_text", Text, nullable=False),
+)
+
+# Secrets per group and type, kept with every insert and delete, so the unfiltered listing's
+# total_count is a sum over a handful of rows instead of a count of every secret.
+secret_counts = Table(
+    "secret_counts",
+    metadata,
+    Column("secret_group_id", ID, nullable=False),
+    Column("secret_type", String(32), nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("secret_group_id", "secret_type", name="pk_secret_counts"),
+)
+
 # Labels again, one row each, so match_all_labels and search use an index.
 secret_labels = Table(
     "secret_labels",

@@ -15,7 +15,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from lifecycle.errors import Conflict
 from lifecycle.records import GroupRecord, LockRecord, SecretRecord, VersionRecord
 from lifecycle.store import schema as t
+from lifecycle.store.search import matching_ids, search_text
 from lifecycle.store.tx_base import (
     TxBase,
     _escape_like,
@@ -49,6 +49,14 @@ _GET_GROUP = select(t.secret_groups).where(t.secret_groups.c.id == bindparam("id
 _GET_SECRET = select(t.secrets).where(t.secrets.c.id == bindparam("id"))
 _GET_SECRET_FOR_UPDATE = _GET_SECRET.with_for_update()
 _UPDATE_SECRET = update(t.secrets).where(t.secrets.c.id == bindparam("row_id"))
+_INSERT_SEARCH = insert(t.secret_search)
+_UPDATE_SEARCH = update(t.secret_search).where(t.secret_search.c.secret_id == bindparam("row_id"))
+_SEARCH_FIELDS = select(t.secrets.c.id, t.secrets.c.name, t.secrets.c.description, t.secrets.c.secret_type,
+                        t.secrets.c.labels).where(t.secrets.c.id == bindparam("id"))
+_COUNT_DELTA = (update(t.secret_counts).values(n=t.secret_counts.c.n + bindparam("delta"))
+                .where(t.secret_counts.c.secret_group_id == bindparam("group"),
+                       t.secret_counts.c.secret_type == bindparam("type")))
+_SEARCHED_FIELDS = frozenset({"name", "description", "labels"})
 _GET_VERSION = select(t.secret_versions).where(
     t.secret_versions.c.secret_id == bindparam("secret_id"), t.secret_versions.c.id == bindparam("id"))
 _GET_STAGED_VERSION = (
@@ -123,6 +131,21 @@ class SecretsTx(TxBase):
             f"a {secret.secret_type} secret named '{secret.name}' already exists in this secret group",
         )
         self._write_labels(secret.id, secret.labels)
+        self._c.execute(_INSERT_SEARCH, {"secret_id": secret.id, "search_text": search_text(
+            secret.id, secret.name, secret.description, secret.secret_type, secret.labels)})
+        self._count(secret.secret_group_id, secret.secret_type, 1)
+
+    def _count(self, group_id: str, secret_type: str, delta: int) -> None:
+        """Keep secret_counts: the row of (group, type) moves by delta, made on first use."""
+        params = {"delta": delta, "group": group_id, "type": secret_type}
+        if self._c.execute(_COUNT_DELTA, params).rowcount:
+            return
+        try:
+            with self._c.begin_nested():  # a concurrent first insert may win the race for the row
+                self._c.execute(insert(t.secret_counts), {"secret_group_id": group_id, "secret_type": secret_type,
+                                                          "n": delta})
+        except IntegrityError:
+            self._c.execute(_COUNT_DELTA, params)
 
     def get_secret(self, secret_id: str, *, for_update: bool = False) -> SecretRecord | None:
         q = _GET_SECRET_FOR_UPDATE if for_update and self._for_update else _GET_SECRET
@@ -144,11 +167,23 @@ class SecretsTx(TxBase):
 
     def list_secrets(self, query: SecretQuery) -> tuple[list[SecretRecord], int]:
         conditions = self._secret_conditions(query)
-        total = int(self._c.execute(select(func.count()).select_from(t.secrets).where(*conditions)).scalar_one())
+        total = self._total(query, conditions)
         column = SORTABLE[query.sort]
         order = [column.desc() if query.descending else column.asc(), t.secrets.c.id.asc()]
         q: Select[Any] = select(t.secrets).where(*conditions).order_by(*order).offset(query.offset).limit(query.limit)
         return [_record(SecretRecord, r) for r in self._c.execute(q)], total
+
+    def _total(self, query: SecretQuery, conditions: list[Any]) -> int:
+        """Filtered by groups and types at most: summed from secret_counts; otherwise counted."""
+        if query.search or query.labels:
+            return int(self._c.execute(select(func.count()).select_from(t.secrets).where(*conditions)).scalar_one())
+        c = t.secret_counts.c
+        q = select(func.coalesce(func.sum(c.n), 0))
+        if query.groups is not None:
+            q = q.where(c.secret_group_id.in_(list(query.groups)))
+        if query.secret_types:
+            q = q.where(c.secret_type.in_(list(query.secret_types)))
+        return int(self._c.execute(q).scalar_one())
 
     def _secret_conditions(self, query: SecretQuery) -> list[Any]:
         s = t.secrets.c
@@ -162,19 +197,7 @@ class SecretsTx(TxBase):
                 exists().where(t.secret_labels.c.secret_id == s.id, t.secret_labels.c.label == label)
             )
         if query.search:
-            pattern = f"%{_escape_like(query.search.lower())}%"
-            conditions.append(
-                or_(
-                    func.lower(s.id).like(pattern, escape="\\"),
-                    func.lower(s.name).like(pattern, escape="\\"),
-                    func.lower(s.description).like(pattern, escape="\\"),
-                    func.lower(s.secret_type).like(pattern, escape="\\"),
-                    exists().where(
-                        t.secret_labels.c.secret_id == s.id,
-                        func.lower(t.secret_labels.c.label).like(pattern, escape="\\"),
-                    ),
-                )
-            )
+            conditions.append(s.id.in_(matching_ids(query.search, self._c.dialect.name)))
         return conditions
 
     def update_secret(self, secret_id: str, **changes: Any) -> None:
@@ -185,13 +208,19 @@ class SecretsTx(TxBase):
         if "labels" in changes:
             self._c.execute(delete(t.secret_labels).where(t.secret_labels.c.secret_id == secret_id))
             self._write_labels(secret_id, changes["labels"])
+        if not _SEARCHED_FIELDS.isdisjoint(changes):
+            row = self._c.execute(_SEARCH_FIELDS, {"id": secret_id}).one()
+            self._c.execute(_UPDATE_SEARCH, {"row_id": secret_id, "search_text": search_text(*row)})
 
     def delete_secret(self, secret_id: str) -> None:
         # Children first: SQLite enforces ON DELETE CASCADE only with the pragma on,
         # and explicit order keeps both backends identical.
-        for table in (t.locks, t.version_stages, t.secret_labels, t.secret_versions, t.tasks):
+        for table in (t.locks, t.version_stages, t.secret_labels, t.secret_versions, t.tasks, t.secret_search):
             self._c.execute(delete(table).where(table.c.secret_id == secret_id))
-        self._c.execute(delete(t.secrets).where(t.secrets.c.id == secret_id))
+        gone = self._c.execute(delete(t.secrets).where(t.secrets.c.id == secret_id)
+                               .returning(t.secrets.c.secret_group_id, t.secrets.c.secret_type)).first()
+        if gone is not None:
+            self._count(gone.secret_group_id, gone.secret_type, -1)
 
     def secrets_due_for_rotation(self, now: datetime, limit: int) -> list[SecretRecord]:
         """Secrets whose next_rotation_date has come, oldest first, by the index on that column.

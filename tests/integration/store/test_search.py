@@ -1,0 +1,149 @@
+"""Searching and counting secrets, on SQLite and PostgreSQL: `search` finds a term in the id,
+name, description, type or a label of a secret, case-insensitively and literally, through the
+trigram index; the listing's total follows inserts and deletes; migration 0005 fills both for
+secrets stored before it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import insert, text
+
+from lifecycle.records import SecretRecord
+from lifecycle.store import SecretQuery, SqlStore
+from lifecycle.store import schema as t
+from lifecycle.store.engine import make_engine
+from lifecycle.store.migrate import alembic_config
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _secret(i: int, **over: Any) -> SecretRecord:
+    values: dict[str, Any] = dict(
+        id=f"00000000-0000-4000-8000-{i:012d}", secret_group_id="default", secret_type="kv", name=f"s{i:03}",
+        description=None, labels=[], custom_metadata={}, attributes={}, state=1, expiration_date=None,
+        created_by="t", created_at=T0 + timedelta(seconds=i), updated_at=T0, retrieved_at=None, downloaded=False,
+        versions_total=0, locks_total=0, next_rotation_date=None, client_request_token=None, request_fingerprint=None,
+    )
+    values.update(over)
+    return SecretRecord(**values)
+
+
+def _found(store: SqlStore, term: str, **query: Any) -> tuple[list[str], int]:
+    with store.reader() as tx:
+        rows, total = tx.list_secrets(SecretQuery(search=term, limit=200, **query))
+    return sorted(r.name for r in rows), total
+
+
+@pytest.fixture
+def stocked(store: SqlStore) -> SqlStore:
+    with store.transaction() as tx:
+        tx.insert_secret(_secret(1, name="billing-DB-password", description="Primary Postgres", labels=["prod", "Team-A"]))
+        tx.insert_secret(_secret(2, name="billing-api-key", secret_type="arbitrary", labels=["staging"]))
+        tx.insert_secret(_secret(3, name="search_100%_literal", description='says "hi"\nsecond line'))
+        tx.insert_secret(_secret(4, name="web-tls", secret_type="private_cert", labels=["prod"]))
+    return store
+
+
+def test_search_matches_name_description_label_type_and_id_case_insensitively(stocked: SqlStore) -> None:
+    assert _found(stocked, "BILLING") == (["billing-DB-password", "billing-api-key"], 2)
+    assert _found(stocked, "postgres") == (["billing-DB-password"], 1)  # description
+    assert _found(stocked, "team-a") == (["billing-DB-password"], 1)  # label
+    assert _found(stocked, "private_c") == (["web-tls"], 1)  # secret type
+    assert _found(stocked, "8000-000000000004") == (["web-tls"], 1)  # id
+    assert _found(stocked, "nowhere-to-be-found") == ([], 0)
+
+
+def test_short_terms_and_wildcard_characters_match_literally(stocked: SqlStore) -> None:
+    assert _found(stocked, "db") == (["billing-DB-password"], 1)  # under a trigram: scanned, same answer
+    assert _found(stocked, "100%") == (["search_100%_literal"], 1)
+    assert _found(stocked, "h_1") == (["search_100%_literal"], 1)
+    assert _found(stocked, "_") == (["search_100%_literal", "web-tls"], 2)  # and private_cert
+    assert _found(stocked, "%") == (["search_100%_literal"], 1)
+    assert _found(stocked, '"hi"') == (["search_100%_literal"], 1)
+    assert _found(stocked, 'hi"\nsecond') == (["search_100%_literal"], 1)  # a newline inside one field
+    assert _found(stocked, "literal\n") == ([], 0)  # never across two fields
+
+
+def test_search_combines_with_type_label_and_group_filters(stocked: SqlStore) -> None:
+    assert _found(stocked, "billing", secret_types=["arbitrary"]) == (["billing-api-key"], 1)
+    assert _found(stocked, "billing", labels=["prod"]) == (["billing-DB-password"], 1)
+    assert _found(stocked, "billing", groups=["other"]) == ([], 0)
+
+
+def test_search_follows_renames_relabels_and_deletes(stocked: SqlStore) -> None:
+    first = _secret(1).id
+    with stocked.transaction() as tx:
+        tx.update_secret(first, name="payroll-db", labels=["finance"], description=None)
+    assert _found(stocked, "billing") == (["billing-api-key"], 1)
+    assert _found(stocked, "payroll") == (["payroll-db"], 1)
+    assert _found(stocked, "finance") == (["payroll-db"], 1)
+    assert _found(stocked, "team-a") == ([], 0)
+    with stocked.transaction() as tx:
+        tx.delete_secret(first)
+    assert _found(stocked, "payroll") == ([], 0)
+
+
+def test_total_count_follows_inserts_deletes_and_filters(stocked: SqlStore) -> None:
+    def total(**query: Any) -> int:
+        with stocked.reader() as tx:
+            return tx.list_secrets(SecretQuery(limit=1, **query))[1]
+
+    assert total() == 4
+    assert total(secret_types=["kv"]) == 2
+    assert total(groups=["default"], secret_types=["kv", "private_cert"]) == 3
+    assert total(groups=["other"]) == 0
+    with stocked.transaction() as tx:
+        tx.delete_secret(_secret(2).id)
+        tx.delete_secret("no-such-secret")
+    assert (total(), total(secret_types=["arbitrary"])) == (3, 0)
+
+
+def test_a_rolled_back_insert_leaves_count_and_search_as_they_were(stocked: SqlStore) -> None:
+    with pytest.raises(RuntimeError):
+        with stocked.transaction() as tx:
+            tx.insert_secret(_secret(9, name="ghost-secret"))
+            raise RuntimeError("crash mid-transaction")
+    assert _found(stocked, "ghost") == ([], 0)
+    with stocked.reader() as tx:
+        assert tx.list_secrets(SecretQuery(limit=1))[1] == 4
+
+
+def test_search_terms_of_three_characters_use_the_text_index(stocked: SqlStore) -> None:
+    from lifecycle.store.search import matching_ids
+
+    engine = stocked.engine
+    with engine.connect() as conn:
+        subquery = matching_ids("billing", conn.dialect.name)
+        sql = str(subquery.compile(conn, compile_kwargs={"literal_binds": True}))
+        if conn.dialect.name == "sqlite":
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "secret_search_fts VIRTUAL TABLE INDEX" in plan, plan
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a 4-row table is cheaper to scan otherwise
+            plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+            assert "ix_secret_search_trgm" in plan, plan
+
+
+def test_migration_0005_indexes_and_counts_secrets_stored_before_it(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0004")
+        old = _secret(7, name="legacy-Ledger", description="kept from 0004", labels=["audit"])
+        with engine.begin() as conn:
+            conn.execute(insert(t.secrets), {c.name: getattr(old, c.name) for c in t.secrets.columns})
+            conn.execute(insert(t.secret_labels), {"secret_id": old.id, "label": "audit"})
+        command.upgrade(alembic_config(engine), "head")
+        store = SqlStore(engine)
+        assert _found(store, "ledger") == (["legacy-Ledger"], 1)
+        assert _found(store, "audit") == (["legacy-Ledger"], 1)
+        with store.reader() as tx:
+            assert tx.list_secrets(SecretQuery(limit=1))[1] == 1
+        command.downgrade(alembic_config(engine), "0004")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM secrets")).scalar_one() == 1
+    finally:
+        engine.dispose()
