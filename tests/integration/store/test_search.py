@@ -5,31 +5,19 @@ secrets stored before it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from alembic import command
 from sqlalchemy import insert, text
 
-from lifecycle.records import SecretRecord
+from fixtures.records import secret_record
 from lifecycle.store import SecretQuery, SqlStore
 from lifecycle.store import schema as t
 from lifecycle.store.engine import make_engine
 from lifecycle.store.migrate import alembic_config
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def _secret(i: int, **over: Any) -> SecretRecord:
-    values: dict[str, Any] = dict(
-        id=f"00000000-0000-4000-8000-{i:012d}", secret_group_id="default", secret_type="kv", name=f"s{i:03}",
-        description=None, labels=[], custom_metadata={}, attributes={}, state=1, expiration_date=None,
-        created_by="t", created_at=T0 + timedelta(seconds=i), updated_at=T0, retrieved_at=None, downloaded=False,
-        versions_total=0, locks_total=0, next_rotation_date=None, client_request_token=None, request_fingerprint=None,
-    )
-    values.update(over)
-    return SecretRecord(**values)
+_secret = secret_record
 
 
 def _found(store: SqlStore, term: str, **query: Any) -> tuple[list[str], int]:
@@ -53,7 +41,7 @@ def test_search_matches_name_description_label_type_and_id_case_insensitively(st
     assert _found(stocked, "postgres") == (["billing-DB-password"], 1)  # description
     assert _found(stocked, "team-a") == (["billing-DB-password"], 1)  # label
     assert _found(stocked, "private_c") == (["web-tls"], 1)  # secret type
-    assert _found(stocked, "8000-000000000004") == (["web-tls"], 1)  # id
+    assert _found(stocked, "0000-000000000004") == (["web-tls"], 1)  # id
     assert _found(stocked, "nowhere-to-be-found") == ([], 0)
 
 

@@ -3,30 +3,20 @@ at all, uniqueness holds, queries filter and page as the API promises."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
+from fixtures.records import T0, secret_record
 from lifecycle import secrets, version_ops
 from lifecycle.core import SYSTEM, Core
 from lifecycle.errors import Conflict, Locked
 from lifecycle.locks import LockRequest, create_locks
-from lifecycle.records import GroupRecord, SecretRecord, WebhookRecord
+from lifecycle.records import GroupRecord, WebhookRecord
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import SecretQuery, SqlStore
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def _secret(i: int, **over) -> SecretRecord:  # type: ignore[no-untyped-def]
-    values = dict(
-        id=f"00000000-0000-0000-0000-{i:012d}", secret_group_id="default", secret_type="kv", name=f"s{i:03}",
-        description=None, labels=[], custom_metadata={}, attributes={}, state=1, expiration_date=None,
-        created_by="t", created_at=T0 + timedelta(seconds=i), updated_at=T0, retrieved_at=None, downloaded=False,
-        versions_total=0, locks_total=0, next_rotation_date=None, client_request_token=None, request_fingerprint=None,
-    )
-    values.update(over)
-    return SecretRecord(**values)
+_secret = secret_record
 
 
 def test_a_failed_transaction_leaves_nothing_behind(store: SqlStore) -> None:
