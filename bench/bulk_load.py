@@ -103,7 +103,9 @@ def load(core: Core, n: int, *, due: int = 200) -> list[str]:
     with core.store.engine.begin() as conn:  # what the store's inserts keep: secrets per (group, type)
         for (group, secret_type), added in counts.items():
             done = conn.execute(update(t.secret_counts).values(n=t.secret_counts.c.n + added).where(
-                t.secret_counts.c.secret_group_id == group, t.secret_counts.c.secret_type == secret_type))
+                t.secret_counts.c.secret_group_id == group, t.secret_counts.c.secret_type == secret_type,
+                t.secret_counts.c.shard == 0))
             if not done.rowcount:
-                conn.execute(insert(t.secret_counts), {"secret_group_id": group, "secret_type": secret_type, "n": added})
+                conn.execute(insert(t.secret_counts), {"secret_group_id": group, "secret_type": secret_type,
+                                                       "shard": 0, "n": added})
     return sample[:SAMPLE]

@@ -107,14 +107,18 @@ secret_search = Table(
 )
 
 # Secrets per group and type, kept with every insert and delete, so the unfiltered listing's
-# total_count is a sum over a handful of rows instead of a count of every secret.
+# total_count is a sum over a handful of rows instead of a count of every secret. Spread over
+# COUNT_SHARDS rows each (chosen by the secret id), so concurrent creates on PostgreSQL rarely
+# wait for one another's row lock; a shard may go negative, the sum is what counts.
+COUNT_SHARDS = 8
 secret_counts = Table(
     "secret_counts",
     metadata,
     Column("secret_group_id", ID, nullable=False),
     Column("secret_type", String(32), nullable=False),
+    Column("shard", Integer, nullable=False),
     Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("secret_group_id", "secret_type", name="pk_secret_counts"),
+    PrimaryKeyConstraint("secret_group_id", "secret_type", "shard", name="pk_secret_counts"),
 )
 
 # Labels again, one row each, so match_all_labels and search use an index.

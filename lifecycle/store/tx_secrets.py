@@ -55,8 +55,12 @@ _SEARCH_FIELDS = select(t.secrets.c.id, t.secrets.c.name, t.secrets.c.descriptio
                         t.secrets.c.labels).where(t.secrets.c.id == bindparam("id"))
 _COUNT_DELTA = (update(t.secret_counts).values(n=t.secret_counts.c.n + bindparam("delta"))
                 .where(t.secret_counts.c.secret_group_id == bindparam("group"),
-                       t.secret_counts.c.secret_type == bindparam("type")))
+                       t.secret_counts.c.secret_type == bindparam("type"), t.secret_counts.c.shard == bindparam("in_shard")))
 _SEARCHED_FIELDS = frozenset({"name", "description", "labels"})
+
+
+def _shard(secret_id: str) -> int:
+    return sum(secret_id.encode()) % t.COUNT_SHARDS
 _GET_VERSION = select(t.secret_versions).where(
     t.secret_versions.c.secret_id == bindparam("secret_id"), t.secret_versions.c.id == bindparam("id"))
 _GET_STAGED_VERSION = (
@@ -133,17 +137,17 @@ class SecretsTx(TxBase):
         self._write_labels(secret.id, secret.labels)
         self._c.execute(_INSERT_SEARCH, {"secret_id": secret.id, "search_text": search_text(
             secret.id, secret.name, secret.description, secret.secret_type, secret.labels)})
-        self._count(secret.secret_group_id, secret.secret_type, 1)
+        self._count(secret.id, secret.secret_group_id, secret.secret_type, 1)
 
-    def _count(self, group_id: str, secret_type: str, delta: int) -> None:
-        """Keep secret_counts: the row of (group, type) moves by delta, made on first use."""
-        params = {"delta": delta, "group": group_id, "type": secret_type}
+    def _count(self, secret_id: str, group_id: str, secret_type: str, delta: int) -> None:
+        """Keep secret_counts: one shard of (group, type) moves by delta; the row is made on first use."""
+        params = {"delta": delta, "group": group_id, "type": secret_type, "in_shard": _shard(secret_id)}
         if self._c.execute(_COUNT_DELTA, params).rowcount:
             return
         try:
             with self._c.begin_nested():  # a concurrent first insert may win the race for the row
                 self._c.execute(insert(t.secret_counts), {"secret_group_id": group_id, "secret_type": secret_type,
-                                                          "n": delta})
+                                                          "shard": params["in_shard"], "n": delta})
         except IntegrityError:
             self._c.execute(_COUNT_DELTA, params)
 
@@ -220,7 +224,7 @@ class SecretsTx(TxBase):
         gone = self._c.execute(delete(t.secrets).where(t.secrets.c.id == secret_id)
                                .returning(t.secrets.c.secret_group_id, t.secrets.c.secret_type)).first()
         if gone is not None:
-            self._count(gone.secret_group_id, gone.secret_type, -1)
+            self._count(secret_id, gone.secret_group_id, gone.secret_type, -1)
 
     def secrets_due_for_rotation(self, now: datetime, limit: int) -> list[SecretRecord]:
         """Secrets whose next_rotation_date has come, oldest first, by the index on that column.

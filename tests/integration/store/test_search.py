@@ -135,3 +135,27 @@ def test_migration_0005_indexes_and_counts_secrets_stored_before_it(database_url
             assert conn.execute(text("SELECT count(*) FROM secrets")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_concurrent_creates_in_one_group_do_not_wait_for_one_another(require_postgres: None) -> None:
+    """Two open transactions each creating a secret of the same group and type: the second must not
+    queue behind the first's row lock on the kept count (lock_timeout fails it if it does)."""
+    from fixtures.databases import postgres_schema
+    from lifecycle.store.migrate import upgrade
+
+    with postgres_schema() as (url, _schema):
+        store = SqlStore.from_url(url)
+        try:
+            upgrade(store.engine)
+            with store.transaction() as tx:  # both shards' rows exist, as after any earlier creates
+                tx.insert_secret(_secret(1))
+                tx.insert_secret(_secret(2))
+            with store.transaction() as first:
+                first.insert_secret(_secret(11))
+                with store.transaction() as second:
+                    second._c.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+                    second.insert_secret(_secret(12))
+            with store.reader() as tx:
+                assert tx.list_secrets(SecretQuery(limit=1))[1] == 4
+        finally:
+            store.dispose()

@@ -4,7 +4,7 @@
 PostgreSQL a pg_trgm GIN index serves `LIKE '%term%'` (the extension is created in `public`
 when missing; without the right to create it, search still works by scanning). On SQLite an
 FTS5 trigram table over it, kept by triggers, serves `MATCH`. `secret_counts` holds the number
-of secrets per (group, type), so the unfiltered listing's total needs no count of every secret.
+of secrets per (group, type), in shards that are summed, so the unfiltered listing's total needs no count of every secret.
 
 Revision ID: 0005
 Revises: 0004
@@ -55,8 +55,9 @@ def upgrade() -> None:
     op.create_table('secret_counts',
     sa.Column('secret_group_id', sa.String(length=36), nullable=False),
     sa.Column('secret_type', sa.String(length=32), nullable=False),
+    sa.Column('shard', sa.Integer(), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('secret_group_id', 'secret_type', name='pk_secret_counts')
+    sa.PrimaryKeyConstraint('secret_group_id', 'secret_type', 'shard', name='pk_secret_counts')
     )
     if bind.dialect.name == "sqlite":
         try:
@@ -81,8 +82,8 @@ def _backfill(bind: sa.engine.Connection) -> None:
             break
         bind.execute(sa.insert(search), [{"secret_id": r.id, "search_text": _search_text(*r)} for r in rows])
         last = rows[-1].id
-    bind.exec_driver_sql("INSERT INTO secret_counts (secret_group_id, secret_type, n) "
-                         "SELECT secret_group_id, secret_type, count(*) FROM secrets GROUP BY secret_group_id, secret_type")
+    bind.exec_driver_sql("INSERT INTO secret_counts (secret_group_id, secret_type, shard, n) "
+                         "SELECT secret_group_id, secret_type, 0, count(*) FROM secrets GROUP BY secret_group_id, secret_type")
 
 
 def _trigram_schema(bind: sa.engine.Connection) -> str | None:
