@@ -171,11 +171,13 @@ class SecretsTx(TxBase):
 
     def list_secrets(self, query: SecretQuery) -> tuple[list[SecretRecord], int]:
         conditions = self._secret_conditions(query)
-        total = self._total(query, conditions)
         column = SORTABLE[query.sort]
         order = [column.desc() if query.descending else column.asc(), t.secrets.c.id.asc()]
         q: Select[Any] = select(t.secrets).where(*conditions).order_by(*order).offset(query.offset).limit(query.limit)
-        return [_record(SecretRecord, r) for r in self._c.execute(q)], total
+        rows = [_record(SecretRecord, r) for r in self._c.execute(q)]
+        if len(rows) < query.limit and (rows or query.offset == 0):  # the last page: its end is the total
+            return rows, query.offset + len(rows)
+        return rows, self._total(query, conditions)
 
     def _total(self, query: SecretQuery, conditions: list[Any]) -> int:
         """Filtered by groups and types at most: summed from secret_counts; otherwise counted."""
