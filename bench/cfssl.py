@@ -31,10 +31,15 @@ CREATE TABLE ocsp_responses (
 """
 
 
-def newcert_body() -> dict[str, Any]:
-    """The same leaf as certkeeper's request: EC P-256 key made by the server, same names."""
+def newcert_body(algo: str = "ecdsa", size: int = 256) -> dict[str, Any]:
+    """The same leaf as certkeeper's request: a key made by the server (EC P-256 or RSA), same names."""
     return {"request": {"CN": pki.COMMON_NAME, "hosts": [pki.COMMON_NAME, *pki.ALT_NAMES],
-                        "key": {"algo": "ecdsa", "size": 256}}, "profile": PROFILE}
+                        "key": {"algo": algo, "size": size}}, "profile": PROFILE}
+
+
+def sign_body(csr: str) -> dict[str, Any]:
+    """`/api/v1/cfssl/sign` of a client CSR with the same profile."""
+    return {"certificate_request": csr, "profile": PROFILE}
 
 
 def _ca(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Certificate | None,
