@@ -3,9 +3,9 @@ through a trigram index instead of a scan of every secret.
 
 A secret matches when the term is a case-insensitive substring of its id, name, description,
 type or one of its labels. Each secret's text lives in `secret_search`; terms of three characters
-or more use its index (PostgreSQL: pg_trgm GIN, `LIKE`; SQLite: the FTS5 trigram table, `MATCH`
-on the term's trigrams, then `LIKE` on the few rows found). Shorter terms, which no trigram can
-narrow, scan that table.
+or more use its index for a few of their trigrams (PostgreSQL: pg_trgm GIN through `LIKE`;
+SQLite: the FTS5 trigram table through `MATCH`), then keep the rows holding the whole term.
+Shorter terms, which no trigram can narrow, scan that table.
 """
 
 from __future__ import annotations

@@ -57,10 +57,6 @@ _COUNT_DELTA = (update(t.secret_counts).values(n=t.secret_counts.c.n + bindparam
                 .where(t.secret_counts.c.secret_group_id == bindparam("group"),
                        t.secret_counts.c.secret_type == bindparam("type"), t.secret_counts.c.shard == bindparam("in_shard")))
 _SEARCHED_FIELDS = frozenset({"name", "description", "labels"})
-
-
-def _shard(secret_id: str) -> int:
-    return sum(secret_id.encode()) % t.COUNT_SHARDS
 _GET_VERSION = select(t.secret_versions).where(
     t.secret_versions.c.secret_id == bindparam("secret_id"), t.secret_versions.c.id == bindparam("id"))
 _GET_STAGED_VERSION = (
@@ -93,6 +89,11 @@ class SecretQuery:
     groups: Sequence[str] | None = None
     secret_types: Sequence[str] | None = None
     labels: Sequence[str] | None = None
+
+
+def _shard(secret_id: str) -> int:
+    """Which of a (group, type)'s count rows a secret moves: any fixed spread will do."""
+    return sum(secret_id.encode()) % t.COUNT_SHARDS
 
 
 class SecretsTx(TxBase):
