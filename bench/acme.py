@@ -78,13 +78,8 @@ class Certkeeper:
         self.server = stack.enter_context(certkeeper.server("acme-certkeeper", data_dir, workers=2))
         self.client = Client(self.server.base, certkeeper.admin_token(data_dir))
         stack.callback(self.client.close)
-        self.client.post("/api/v2/configurations", {
-            "config_type": "public_cert_configuration_ca_acme", "name": "pebble",
-            "directory_url": pebble.directory_url, "ca_bundle": pebble.tls_ca_path.read_text()})
-        self.client.post("/api/v2/configurations", {
-            "config_type": "public_cert_configuration_dns_cloud_internet_services", "name": "cis",
-            "cloud_internet_services_crn": cis.crn, "cloud_internet_services_apikey": "bench-apikey",
-            "service_url": cis.url, "iam_url": iam.url, "resolvers": [pebble.dns_resolver]})
+        self.client.post("/api/v2/configurations", pebble.ca_configuration("pebble"))
+        self.client.post("/api/v2/configurations", cis.dns_configuration(iam.url, [pebble.dns_resolver], "cis"))
 
     def order(self, n: int) -> float:
         apex, www = names("ck", n)

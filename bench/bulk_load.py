@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, insert
 
 from lifecycle import versions
 from lifecycle.core import Core
@@ -100,12 +100,7 @@ def load(core: Core, n: int, *, due: int = 200) -> list[str]:
                 conn.execute(insert(table), batch)
         counts.update((r["secret_group_id"], r["secret_type"]) for r in rows[t.secrets])
         sample += [r["id"] for r in rows[t.secrets][::every]]
-    with core.store.engine.begin() as conn:  # what the store's inserts keep: secrets per (group, type)
+    with core.store.transaction() as tx:  # what the store's inserts keep: secrets per (group, type)
         for (group, secret_type), added in counts.items():
-            done = conn.execute(update(t.secret_counts).values(n=t.secret_counts.c.n + added).where(
-                t.secret_counts.c.secret_group_id == group, t.secret_counts.c.secret_type == secret_type,
-                t.secret_counts.c.shard == 0))
-            if not done.rowcount:
-                conn.execute(insert(t.secret_counts), {"secret_group_id": group, "secret_type": secret_type,
-                                                       "shard": 0, "n": added})
+            tx.add_to_count(group, secret_type, added)
     return sample[:SAMPLE]

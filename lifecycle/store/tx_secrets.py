@@ -138,17 +138,17 @@ class SecretsTx(TxBase):
         self._write_labels(secret.id, secret.labels)
         self._c.execute(_INSERT_SEARCH, {"secret_id": secret.id, "search_text": search_text(
             secret.id, secret.name, secret.description, secret.secret_type, secret.labels)})
-        self._count(secret.id, secret.secret_group_id, secret.secret_type, 1)
+        self.add_to_count(secret.secret_group_id, secret.secret_type, 1, shard=_shard(secret.id))
 
-    def _count(self, secret_id: str, group_id: str, secret_type: str, delta: int) -> None:
+    def add_to_count(self, group_id: str, secret_type: str, delta: int, *, shard: int = 0) -> None:
         """Keep secret_counts: one shard of (group, type) moves by delta; the row is made on first use."""
-        params = {"delta": delta, "group": group_id, "type": secret_type, "in_shard": _shard(secret_id)}
+        params = {"delta": delta, "group": group_id, "type": secret_type, "in_shard": shard}
         if self._c.execute(_COUNT_DELTA, params).rowcount:
             return
         try:
             with self._c.begin_nested():  # a concurrent first insert may win the race for the row
-                self._c.execute(insert(t.secret_counts), {"secret_group_id": group_id, "secret_type": secret_type,
-                                                          "shard": params["in_shard"], "n": delta})
+                self._c.execute(_insert_statement(t.secret_counts), {
+                    "secret_group_id": group_id, "secret_type": secret_type, "shard": shard, "n": delta})
         except IntegrityError:
             self._c.execute(_COUNT_DELTA, params)
 
@@ -227,7 +227,7 @@ class SecretsTx(TxBase):
         gone = self._c.execute(delete(t.secrets).where(t.secrets.c.id == secret_id)
                                .returning(t.secrets.c.secret_group_id, t.secrets.c.secret_type)).first()
         if gone is not None:
-            self._count(secret_id, gone.secret_group_id, gone.secret_type, -1)
+            self.add_to_count(gone.secret_group_id, gone.secret_type, -1, shard=_shard(secret_id))
 
     def secrets_due_for_rotation(self, now: datetime, limit: int) -> list[SecretRecord]:
         """Secrets whose next_rotation_date has come, oldest first, by the index on that column.

@@ -34,7 +34,7 @@ def test_quick_bench_writes_json_and_markdown_results(tmp_path: Path) -> None:
     assert benchmarks[2]["raw"]["all_cores_per_s"][0] > 0
     acme = benchmarks[3]["raw"]["seconds"]
     assert sorted(acme) == ["certbot", "certkeeper", "lego"] and all(len(v) == 1 and v[0] > 0 for v in acme.values())
-    assert [t["met"] in (True, False) for t in benchmarks[3]["targets"]] == [True, True, True]
+    assert len(benchmarks[3]["targets"]) == 3 and all(isinstance(t["met"], bool) for t in benchmarks[3]["targets"])
     ours = benchmarks[4]["raw"]["certkeeper"][0]
     assert ours["requests"] > 0 and ours["errors"] == 0 and ours["cpu_us_per_req"] > 0
     assert benchmarks[4]["targets"][0]["met"] in (True, False)

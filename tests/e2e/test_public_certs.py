@@ -66,13 +66,8 @@ def env(core: Core, admin: dict[str, str], pebble: Pebble, cis_server: CisServer
     core = dataclasses.replace(core, clock=system_clock)
     with TestClient(create_app(core)) as client:
         e = Env(client, admin, core, pebble, cis_server, iam)
-        e.post("/api/v2/configurations", {
-            "config_type": "public_cert_configuration_ca_acme", "name": "pebble", "directory_url": pebble.directory_url,
-            "ca_bundle": pebble.tls_ca_path.read_text()})
-        e.post("/api/v2/configurations", {
-            "config_type": "public_cert_configuration_dns_cloud_internet_services", "name": "cis",
-            "cloud_internet_services_crn": cis_server.crn, "cloud_internet_services_apikey": "test-apikey",
-            "service_url": cis_server.url, "iam_url": iam.url, "resolvers": [pebble.dns_resolver]})
+        e.post("/api/v2/configurations", pebble.ca_configuration())
+        e.post("/api/v2/configurations", cis_server.dns_configuration(iam.url, [pebble.dns_resolver]))
         yield e
     assert cis_server.state.all_txt() == []  # no TXT record left behind by any scenario
 
