@@ -24,11 +24,21 @@ USABLE = ("configured", "certificate_template_required")
 
 @dataclass(frozen=True, slots=True)
 class OpenedCA:
-    """A CA row's certificate, key and chain, parsed and unwrapped (kept in `Core.ca_cache`)."""
+    """A CA row's certificate, key and chain, parsed and unwrapped (kept in `Core.ca_cache`),
+    with what every certificate it issues repeats: its PEM, its chain's PEMs, its subject."""
 
     certificate: x509.Certificate
     key: PrivateKey
     chain: list[x509.Certificate]
+    certificate_pem: str
+    chain_pems: tuple[str, ...]  # this CA's certificate and its issuers, nearest first
+    subject: str  # RFC 4514
+
+
+def _opened(certificate: x509.Certificate, key: PrivateKey, chain: list[x509.Certificate]) -> OpenedCA:
+    cert_pem = pem(certificate)
+    return OpenedCA(certificate, key, chain, cert_pem, (cert_pem, *(pem(c) for c in chain)),
+                    certificate.subject.rfc4514_string())
 
 
 def key_binding(name: str) -> str:
@@ -64,11 +74,9 @@ class LoadedCA:
     certificate: x509.Certificate
     key: PrivateKey
     chain: list[x509.Certificate]  # issuers above it, nearest first; empty for a root
-
-    @property
-    def chain_pems(self) -> list[str]:
-        """This CA's certificate and its issuers, as a `ca_chain` field lists them."""
-        return [pem(self.certificate), *(pem(c) for c in self.chain)]
+    certificate_pem: str
+    chain_pems: list[str]  # this CA's certificate and its issuers, as a `ca_chain` field lists them
+    subject: str  # RFC 4514, as an `issuer` field shows it
 
 
 def get_ca_config(tx: Tx, name: str, *, for_update: bool = False) -> ConfigRecord:
@@ -86,13 +94,14 @@ def load_ca(tx: Tx, core: Core, name: str, *, field: str = "certificate_authorit
     key = (config.name, config.certificate, config.chain, config.key_id, config.key_wrapped, config.key_payload)
     opened = core.ca_cache.get(key)
     if opened is None:
-        opened = OpenedCA(x509.load_pem_x509_certificate(config.certificate.encode()), open_key(core, config),
-                          load_pems(config.chain))
+        opened = _opened(x509.load_pem_x509_certificate(config.certificate.encode()), open_key(core, config),
+                         load_pems(config.chain))
         core.ca_cache.put(key, opened)
     cert = opened.certificate
     if cert.not_valid_after_utc <= core.clock():
         raise Conflict(f"{field}: certificate authority '{name}' expired on {cert.not_valid_after_utc.isoformat()}")
-    return LoadedCA(config, cert, opened.key, list(opened.chain))
+    return LoadedCA(config, cert, opened.key, list(opened.chain), opened.certificate_pem, list(opened.chain_pems),
+                    opened.subject)
 
 
 def require_name_free(tx: Tx, name: str) -> None:

@@ -37,18 +37,19 @@ class EventType(StrEnum):
 
 
 def emit(tx: Tx, now: datetime, event_type: EventType, secret: SecretRecord | None,
-         detail: dict[str, Any] | None = None) -> int:
-    """Store an event and queue a delivery for every webhook that wants it."""
+         detail: dict[str, Any] | None = None) -> int | None:
+    """Store an event and queue a delivery for every webhook that wants it. Returns the
+    event's id when a webhook wants it (deliveries name it), else None."""
+    hooks = [hook for hook in tx.list_webhooks() if not hook.event_types or event_type.value in hook.event_types]
     event_id = tx.insert_event(EventRecord(
         at=now, event_type=event_type.value,
         secret_id=secret.id if secret else None, secret_group_id=secret.secret_group_id if secret else None,
         secret_type=secret.secret_type if secret else None, secret_name=secret.name if secret else None,
         detail=detail or {},
-    ))
-    for hook in tx.list_webhooks():
-        if not hook.event_types or event_type.value in hook.event_types:
-            tasks.new_task(tx, kind=DELIVERY, trigger=event_type.value, secret_id=None,
-                           params={"webhook_id": hook.id, "event_id": event_id}, created_by="events", now=now)
+    ), want_id=bool(hooks))
+    for hook in hooks:
+        tasks.new_task(tx, kind=DELIVERY, trigger=event_type.value, secret_id=None,
+                       params={"webhook_id": hook.id, "event_id": event_id}, created_by="events", now=now)
     return event_id
 
 

@@ -43,7 +43,7 @@ class TickReport:
 def tick(core: Core, *, limit: int = BATCH) -> TickReport:
     """One pass: enqueue due rotations, deactivate expired secrets. Safe to run concurrently."""
     now = core.clock()
-    with core.store.transaction() as tx:
+    with core.store.transaction() as tx, tx.held_writes():  # each due secret is read, then changed once per step
         due = tx.secrets_due_for_rotation(now, limit)
         for secret in due:
             tasks.new_task(tx, kind=ROTATION, trigger=AUTOMATIC, secret_id=secret.id,
@@ -64,18 +64,36 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
     """Worker handler for scheduled rotations, a batch at a time: each rotation's new version
     and task outcome commit together, all of the batch in one transaction, each inside its own
     savepoint so one that fails is undone alone. A failure keeps the current version, retries
-    with backoff and shows on the secret."""
+    with backoff and shows on the secret.
+
+    The batch's rows are read ahead in a few queries and its writes held and run as one
+    executemany per kind (Tx.held_writes): the tasks' fences are checked and held first,
+    and a secret that comes twice is rotated the second time after the first is written."""
     now = core.clock()
     failed: list[tuple[tasks.Claimed, CertkeeperError]] = []
     with core.store.transaction() as tx:
-        for claimed in batch:
-            try:
-                with tx.savepoint():
-                    _rotate(tx, core, claimed, now)
-            except tasks.StaleLease:
-                log.warning("task %s: lease lost to another worker; result discarded", claimed.task.id)
-            except CertkeeperError as exc:
-                failed.append((claimed, exc))
+        with tx.held_writes():
+            fences = tx.lock_fences([claimed.task.id for claimed in batch])
+            live = []
+            for claimed in batch:
+                if fences.get(claimed.task.id) == claimed.fence:
+                    live.append(claimed)
+                else:
+                    log.warning("task %s: lease lost to another worker; result discarded", claimed.task.id)
+            tx.hold_fences({claimed.task.id: claimed.fence for claimed in live})
+            tx.prefetch_secrets([c.task.secret_id for c in live if c.task.secret_id], for_update=True)
+            rotated: set[str | None] = set()
+            for claimed in live:
+                if claimed.task.secret_id in rotated:
+                    tx.write_held()  # its second rotation reads what the first wrote
+                rotated.add(claimed.task.secret_id)
+                try:
+                    with tx.savepoint():
+                        _rotate(tx, core, claimed, now)
+                except tasks.StaleLease:
+                    log.warning("task %s: lease lost to another worker; result discarded", claimed.task.id)
+                except CertkeeperError as exc:
+                    failed.append((claimed, exc))
         if before_commit is not None:
             before_commit(batch)
     for claimed, exc in failed:

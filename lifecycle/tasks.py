@@ -56,8 +56,10 @@ def claim(store: SqlStore, owner: str, now: datetime, *, limit: int = 1, lease: 
           kinds: list[str] | None = None) -> list[Claimed]:
     """Take the leases of up to ``limit`` due tasks in one transaction; each claim bumps the fence."""
     claimed = []
-    with store.transaction() as tx:
-        for task in tx.due_tasks(now, limit, kinds):
+    with store.transaction() as tx, tx.held_writes():
+        due = tx.due_tasks(now, limit, kinds)  # locked (PostgreSQL) or read by the only writer (SQLite)
+        tx.hold_fences({task.id: task.fence for task in due})
+        for task in due:
             changes = {"status": PROCESSING, "lease_owner": owner, "lease_expires": now + lease,
                        "attempts": task.attempts + 1, "fence": task.fence + 1, "updated_at": now}
             if tx.update_task(task.id, expect_fence=task.fence, **changes):

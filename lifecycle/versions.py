@@ -136,7 +136,7 @@ def add_version(
         if label == Stage.CURRENT:
             stages = move_current(tx, secret.id, version_id, stages)
         else:
-            tx.set_stage(secret.id, label, version_id)
+            tx.set_stage(secret.id, label, version_id, present=label in stages)
             stages[label] = version_id
     kept = apply_retention(tx, secret.id, [version, *existing], stages=stages, locks=locks)
     return Added(version, kept, stages, len(locks))
@@ -167,10 +167,10 @@ def move_current(tx: Tx, secret_id: str, version_id: str, stages: dict[str, str]
     """
     after = dict(stages)
     old_current = after.get(Stage.CURRENT)
-    tx.set_stage(secret_id, Stage.CURRENT, version_id)
+    tx.set_stage(secret_id, Stage.CURRENT, version_id, present=old_current is not None)
     after[Stage.CURRENT.value] = version_id
     if old_current and old_current != version_id:
-        tx.set_stage(secret_id, Stage.PREVIOUS, old_current)
+        tx.set_stage(secret_id, Stage.PREVIOUS, old_current, present=Stage.PREVIOUS in stages)
         after[Stage.PREVIOUS.value] = old_current
     if after.get(Stage.PENDING) == version_id:
         tx.remove_stage(secret_id, Stage.PENDING)
@@ -191,7 +191,7 @@ def apply_retention(
     stages = stages if stages is not None else tx.get_stages(secret_id)
     locks = locks if locks is not None else tx.list_locks(secret_id=secret_id)
     keep = set(stages.values()) | {lock.version_id for lock in locks}
-    tx.erase_payloads(v.id for v in versions if v.payload is not None and v.id not in keep)
+    tx.erase_payloads((v.id for v in versions if v.payload is not None and v.id not in keep), secret_id=secret_id)
     dropped = [v.id for v in versions[MAX_VERSIONS_KEPT:] if v.id not in keep]
-    tx.delete_versions(dropped)
+    tx.delete_versions(dropped, secret_id=secret_id)
     return len(versions) - len(dropped)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from lifecycle.errors import Conflict
+from lifecycle.store.held import HeldWrites, WatchedConnection
 
 R = TypeVar("R")
 
@@ -49,11 +50,63 @@ class TxBase:
         self._c = conn
         self._for_update = conn.dialect.name == "postgresql"
         self.queued_tasks = False  # set when this transaction made a task runnable: ring after commit
-        self._memo: dict[str, Any] = {}  # reads repeated within this transaction; writes drop them
+        self._memo: dict[Any, Any] = {}  # reads repeated within this transaction; writes drop them
+        self._held: HeldWrites | None = None  # inside held_writes()
+        self._fences: dict[str, int] = {}  # task id -> fence this transaction holds the row at
+        self._prefetched: dict[tuple[str, str], Any] = {}  # (what, secret id) -> rows read ahead, used once
+
+    @contextmanager
+    def held_writes(self) -> Iterator[None]:
+        """Hold back the writes of a batch of independent per-secret changes and run them as
+        one executemany per kind when the block ends (see lifecycle/store/held.py).
+
+        Reads inside the block do not see the held writes: use it where each unit of the
+        batch reads its secret's rows before changing them, and no unit reads what another
+        changes. Rows read ahead (`prefetch_secrets`) and fences held (`hold_fences`) last
+        until the block ends. Nested blocks are part of the outer one."""
+        if self._held is not None:
+            yield
+            return
+        conn = self._c
+        self._held = HeldWrites(conn)
+        self._c = WatchedConnection(conn, self._held)  # type: ignore[assignment]
+        try:
+            yield
+            self._held.settle()
+        finally:
+            self._c, self._held = conn, None
+            self._fences.clear()
+            self._prefetched.clear()
+
+    def write_held(self) -> None:
+        """Run what held_writes() holds now (reads after this see it)."""
+        if self._held is not None:
+            self._held.settle()
+
+    def _hold(self, kind: str, statement: Any, params: dict[str, Any], row: tuple[Any, ...]) -> bool:
+        """Hold one write inside held_writes(); False (run it now) outside."""
+        if self._held is None:
+            return False
+        self._held.add(kind, statement, params, row)
+        return True
+
+    def _drop_prefetched(self, what: str, secret_id: str | None) -> None:
+        """A write to what was read ahead: the next read goes to the database (all of it, when
+        the secret is not known)."""
+        if not self._prefetched:
+            return
+        if secret_id is None:
+            self._prefetched = {k: v for k, v in self._prefetched.items() if k[0] != what}
+        else:
+            self._prefetched.pop((what, secret_id), None)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested transaction: an exception inside undoes only what was done inside, and goes on."""
+        if self._held is not None:
+            with self._held.savepoint(self._memo.clear):
+                yield
+            return
         try:
             with self._c.begin_nested():
                 yield

@@ -18,12 +18,20 @@ _GET_CONFIG_FOR_UPDATE = _GET_CONFIG.with_for_update()
 class PkiTx(TxBase):
     # -- configurations and revocations ------------------------------------
     def insert_config(self, config: ConfigRecord) -> None:
+        self._memo.pop(("config", config.name), None)
         self._insert(t.configurations, _row(config), f"a configuration named '{config.name}' already exists")
 
     def get_config(self, name: str, *, for_update: bool = False) -> ConfigRecord | None:
-        q = _GET_CONFIG_FOR_UPDATE if for_update and self._for_update else _GET_CONFIG
-        row = self._c.execute(q, {"name": name}).first()
-        return _record(ConfigRecord, row) if row else None
+        """A configuration by name; read once per transaction (a batch of issuances asks for its
+        template and CA each time), except when locking it."""
+        if for_update and self._for_update:
+            row = self._c.execute(_GET_CONFIG_FOR_UPDATE, {"name": name}).first()
+            return _record(ConfigRecord, row) if row else None
+        key = ("config", name)
+        if key not in self._memo:
+            row = self._c.execute(_GET_CONFIG, {"name": name}).first()
+            self._memo[key] = _record(ConfigRecord, row) if row else None
+        return self._memo[key]  # type: ignore[no-any-return]
 
     def list_configs(
         self, *, types: Sequence[str] | None = None, search: str | None = None, offset: int = 0, limit: int | None = None
@@ -41,9 +49,11 @@ class PkiTx(TxBase):
         return [_record(ConfigRecord, r) for r in self._c.execute(q)], total
 
     def update_config(self, name: str, **changes: Any) -> None:
+        self._memo.pop(("config", name), None)
         self._c.execute(update(t.configurations).where(t.configurations.c.name == name).values(**changes))
 
     def delete_config(self, name: str) -> None:
+        self._memo.pop(("config", name), None)
         self._c.execute(delete(t.revocations).where(t.revocations.c.ca_name == name))
         self._c.execute(delete(t.configurations).where(t.configurations.c.name == name))
 

@@ -68,6 +68,8 @@ _GET_STAGED_VERSION = (
 _LIST_VERSIONS = (select(t.secret_versions).where(t.secret_versions.c.secret_id == bindparam("secret_id"))
                   .order_by(t.secret_versions.c.seq.desc()))
 _UPDATE_VERSION = update(t.secret_versions).where(t.secret_versions.c.id == bindparam("row_id"))
+_ERASE_PAYLOAD = _UPDATE_VERSION.values(payload=None, wrapped_key=None, key_id=None)
+_DELETE_VERSION = delete(t.secret_versions).where(t.secret_versions.c.id == bindparam("row_id"))
 _GET_STAGES = select(t.version_stages.c.stage, t.version_stages.c.version_id).where(
     t.version_stages.c.secret_id == bindparam("secret_id"))
 _DELETE_STAGE = delete(t.version_stages).where(
@@ -153,9 +155,41 @@ class SecretsTx(TxBase):
             self._c.execute(_COUNT_DELTA, params)
 
     def get_secret(self, secret_id: str, *, for_update: bool = False) -> SecretRecord | None:
+        if self._prefetched:
+            ahead = self._prefetched.pop(("secret", secret_id), None)
+            if ahead is not None and (ahead[1] or not (for_update and self._for_update)):
+                return ahead[0]  # type: ignore[no-any-return]
         q = _GET_SECRET_FOR_UPDATE if for_update and self._for_update else _GET_SECRET
         row = self._c.execute(q, {"id": secret_id}).first()
         return _record(SecretRecord, row) if row else None
+
+    def prefetch_secrets(self, secret_ids: Sequence[str], *, for_update: bool = False) -> None:
+        """Read ahead, in four queries, what changing each of these secrets reads first: the
+        secret (locked on PostgreSQL with ``for_update``, in id order), its stage labels, locks
+        and versions. Each is used by the first read of it inside this held_writes() block;
+        a write to it drops it."""
+        ids = sorted(set(secret_ids))
+        if not ids:
+            return
+        q = select(t.secrets).where(t.secrets.c.id.in_(ids)).order_by(t.secrets.c.id)
+        locked = for_update and self._for_update
+        for row in self._c.execute(q.with_for_update() if locked else q):
+            self._prefetched[("secret", row.id)] = (_record(SecretRecord, row), locked)
+        stages: dict[str, dict[str, str]] = {i: {} for i in ids}
+        st = t.version_stages.c
+        for row in self._c.execute(select(st.secret_id, st.stage, st.version_id).where(st.secret_id.in_(ids))):
+            stages[row.secret_id][row.stage] = row.version_id
+        locks: dict[str, list[LockRecord]] = {i: [] for i in ids}
+        for lock in self.list_locks_of_secrets(ids):
+            locks[lock.secret_id].append(lock)
+        versions: dict[str, list[VersionRecord]] = {i: [] for i in ids}
+        v = t.secret_versions.c
+        for row in self._c.execute(select(t.secret_versions).where(v.secret_id.in_(ids)).order_by(v.secret_id, v.seq.desc())):
+            versions[row.secret_id].append(_record(VersionRecord, row))
+        for i in ids:
+            self._prefetched[("stages", i)] = stages[i]
+            self._prefetched[("locks", i)] = sorted(locks[i], key=lambda lock: (lock.created_at, lock.name))
+            self._prefetched[("versions", i)] = versions[i]
 
     def find_secret(self, group_id: str, secret_type: str, name: str) -> SecretRecord | None:
         q = select(t.secrets).where(
@@ -208,6 +242,10 @@ class SecretsTx(TxBase):
         return conditions
 
     def update_secret(self, secret_id: str, **changes: Any) -> None:
+        self._drop_prefetched("secret", secret_id)
+        if "labels" not in changes and _SEARCHED_FIELDS.isdisjoint(changes) and self._hold(
+                "secret_update", _UPDATE_SECRET, {"row_id": secret_id, **changes}, ("secrets", secret_id)):
+            return
         try:
             self._c.execute(_UPDATE_SECRET, {"row_id": secret_id, **changes})
         except IntegrityError:
@@ -220,6 +258,8 @@ class SecretsTx(TxBase):
             self._c.execute(_UPDATE_SEARCH, {"row_id": secret_id, "search_text": search_text(*row)})
 
     def delete_secret(self, secret_id: str) -> None:
+        for what in ("secret", "stages", "locks", "versions"):
+            self._drop_prefetched(what, secret_id)
         # Children first: SQLite enforces ON DELETE CASCADE only with the pragma on,
         # and explicit order keeps both backends identical.
         for table in (t.locks, t.version_stages, t.secret_labels, t.secret_versions, t.tasks, t.secret_search):
@@ -255,6 +295,10 @@ class SecretsTx(TxBase):
 
     # -- versions ---------------------------------------------------------
     def insert_version(self, version: VersionRecord) -> None:
+        self._drop_prefetched("versions", version.secret_id)
+        if self._hold("version_insert", _insert_statement(t.secret_versions), _row(version),
+                      ("secret_versions", version.id)):
+            return
         self._insert(t.secret_versions, _row(version), "client_request_token was already used for another version")
 
     def get_version(self, secret_id: str, version_id: str) -> VersionRecord | None:
@@ -267,6 +311,8 @@ class SecretsTx(TxBase):
         return _record(VersionRecord, row) if row else None
 
     def list_versions(self, secret_id: str) -> list[VersionRecord]:
+        if self._prefetched and ("versions", secret_id) in self._prefetched:
+            return self._prefetched.pop(("versions", secret_id))  # type: ignore[no-any-return]
         return [_record(VersionRecord, r) for r in self._c.execute(_LIST_VERSIONS, {"secret_id": secret_id})]
 
     def find_version_by_token(self, secret_id: str, token: str) -> VersionRecord | None:
@@ -279,8 +325,14 @@ class SecretsTx(TxBase):
     def update_version(self, version_id: str, **changes: Any) -> None:
         self._c.execute(_UPDATE_VERSION, {"row_id": version_id, **changes})
 
-    def erase_payloads(self, version_ids: Iterable[str]) -> None:
+    def erase_payloads(self, version_ids: Iterable[str], *, secret_id: str | None = None) -> None:
+        """Drop the sealed data of these versions (of ``secret_id``, when the caller knows it)."""
         ids = list(version_ids)
+        self._drop_prefetched("versions", secret_id)
+        if self._held is not None:
+            for version_id in ids:
+                self._hold("payload_erase", _ERASE_PAYLOAD, {"row_id": version_id}, ("secret_versions", version_id))
+            return
         if ids:
             self._c.execute(
                 update(t.secret_versions)
@@ -288,8 +340,13 @@ class SecretsTx(TxBase):
                 .values(payload=None, wrapped_key=None, key_id=None)
             )
 
-    def delete_versions(self, version_ids: Iterable[str]) -> None:
+    def delete_versions(self, version_ids: Iterable[str], *, secret_id: str | None = None) -> None:
         ids = list(version_ids)
+        self._drop_prefetched("versions", secret_id)
+        if self._held is not None:
+            for version_id in ids:
+                self._hold("version_delete", _DELETE_VERSION, {"row_id": version_id}, ("secret_versions", version_id))
+            return
         if ids:
             self._c.execute(delete(t.secret_versions).where(t.secret_versions.c.id.in_(ids)))
 
@@ -314,24 +371,42 @@ class SecretsTx(TxBase):
 
     # -- stage labels -----------------------------------------------------
     def get_stages(self, secret_id: str) -> dict[str, str]:
+        if self._prefetched and ("stages", secret_id) in self._prefetched:
+            return self._prefetched.pop(("stages", secret_id))  # type: ignore[no-any-return]
         return {row.stage: row.version_id for row in self._c.execute(_GET_STAGES, {"secret_id": secret_id})}
 
-    def set_stage(self, secret_id: str, stage: str, version_id: str) -> None:
-        """Put the label on ``version_id``, moving it if the secret holds it already."""
-        moved = self._c.execute(_MOVE_STAGE, {"row_secret": secret_id, "row_stage": stage, "version_id": version_id})
+    def set_stage(self, secret_id: str, stage: str, version_id: str, *, present: bool | None = None) -> None:
+        """Put the label on ``version_id``, moving it if the secret holds it already
+        (``present``: whether it does, as the caller read it; lets held_writes() hold the write)."""
+        self._drop_prefetched("stages", secret_id)
+        params = {"row_secret": secret_id, "row_stage": stage, "version_id": version_id}
+        if present is False and self._held is not None:
+            self.add_stage(secret_id, stage, version_id)
+            return
+        if present and self._hold("stage_update", _MOVE_STAGE, params, ("version_stages", secret_id, stage)):
+            return
+        moved = self._c.execute(_MOVE_STAGE, params)
         if not moved.rowcount:
             self.add_stage(secret_id, stage, version_id)
 
     def add_stage(self, secret_id: str, stage: str, version_id: str) -> None:
         """A label the secret does not hold yet (set_stage moves one it may hold)."""
-        self._c.execute(_insert_statement(t.version_stages), {"secret_id": secret_id, "stage": stage, "version_id": version_id})
+        self._drop_prefetched("stages", secret_id)
+        params = {"secret_id": secret_id, "stage": stage, "version_id": version_id}
+        if not self._hold("stage_insert", _insert_statement(t.version_stages), params, ("version_stages", secret_id, stage)):
+            self._c.execute(_insert_statement(t.version_stages), params)
 
     def remove_stage(self, secret_id: str, stage: str) -> None:
-        self._c.execute(_DELETE_STAGE, {"secret_id": secret_id, "stage": stage})
+        self._drop_prefetched("stages", secret_id)
+        params = {"secret_id": secret_id, "stage": stage}
+        if not self._hold("stage_delete", _DELETE_STAGE, params, ("version_stages", secret_id, stage)):
+            self._c.execute(_DELETE_STAGE, params)
 
     # -- locks ------------------------------------------------------------
     def list_locks(self, *, secret_id: str | None = None, version_id: str | None = None) -> list[LockRecord]:
         if secret_id is not None and version_id is None:
+            if self._prefetched and ("locks", secret_id) in self._prefetched:
+                return self._prefetched.pop(("locks", secret_id))  # type: ignore[no-any-return]
             return [_record(LockRecord, r) for r in self._c.execute(_LOCKS_OF_SECRET, {"secret_id": secret_id})]
         q = select(t.locks).order_by(t.locks.c.created_at, t.locks.c.name)
         if secret_id is not None:
@@ -347,6 +422,7 @@ class SecretsTx(TxBase):
         return [_record(LockRecord, r) for r in self._c.execute(q)]
 
     def upsert_lock(self, lock: LockRecord) -> None:
+        self._drop_prefetched("locks", lock.secret_id)
         lk = t.locks
         existing = self._c.execute(
             select(lk.c.created_at, lk.c.created_by).where(lk.c.version_id == lock.version_id, lk.c.name == lock.name)
@@ -363,6 +439,7 @@ class SecretsTx(TxBase):
     def delete_locks(self, version_id: str, names: Sequence[str] | None = None, *, secret_id: str | None = None) -> None:
         """Delete the locks of one version (all, or those named); with ``secret_id``
         and an empty version id, the named locks on every version of that secret."""
+        self._drop_prefetched("locks", secret_id)
         lk = t.locks
         cond = [lk.c.secret_id == secret_id] if secret_id and not version_id else [lk.c.version_id == version_id]
         if names is not None:

@@ -42,7 +42,8 @@ _LIST_WEBHOOKS = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks
 class WorkTx(TxBase):
     # -- tasks --------------------------------------------------------------
     def insert_task(self, task: TaskRecord) -> None:
-        self._insert(t.tasks, _row(task), "task id collision")
+        if not self._hold("task_insert", _insert_statement(t.tasks), _row(task), ("tasks", task.id)):
+            self._insert(t.tasks, _row(task), "task id collision")
         self.queued_tasks = self.queued_tasks or task.status == "queued"
 
     def get_task(self, task_id: str) -> TaskRecord | None:
@@ -62,7 +63,14 @@ class WorkTx(TxBase):
         return [_record(TaskRecord, r) for r in self._c.execute(q, params)]
 
     def update_task(self, task_id: str, *, expect_fence: int | None = None, **changes: Any) -> bool:
-        """Update a task; with ``expect_fence``, only while that fence still holds. True if a row changed."""
+        """Update a task; with ``expect_fence``, only while that fence still holds. True if a row changed.
+        Inside held_writes(), a fenced update of a task whose fence this transaction holds is held."""
+        if expect_fence is not None and self._fences.get(task_id) == expect_fence:
+            params = {"row_id": task_id, "expect_fence": expect_fence, **changes}
+            if self._hold("task_update", _UPDATE_TASK_FENCED, params, ("tasks", task_id)):
+                self._fences[task_id] = changes.get("fence", expect_fence)
+                self.queued_tasks = self.queued_tasks or changes.get("status") == "queued"
+                return True
         if expect_fence is None:
             result = self._c.execute(_UPDATE_TASK, {"row_id": task_id, **changes})
         else:
@@ -70,6 +78,20 @@ class WorkTx(TxBase):
         changed = bool(result.rowcount)
         self.queued_tasks = self.queued_tasks or (changed and changes.get("status") == "queued")
         return changed
+
+    def hold_fences(self, fences: dict[str, int]) -> None:
+        """Inside held_writes(): these tasks' rows, read in this transaction, stay at these fences
+        until it ends (SQLite: the transaction is the only writer; PostgreSQL: the rows are
+        locked), so fenced updates of them can be held."""
+        self._fences.update(fences)
+
+    def lock_fences(self, task_ids: Sequence[str]) -> dict[str, int]:
+        """The tasks' fences now, their rows locked on PostgreSQL until this transaction ends."""
+        ids = sorted(set(task_ids))
+        if not ids:
+            return {}
+        q = select(t.tasks.c.id, t.tasks.c.fence).where(t.tasks.c.id.in_(ids)).order_by(t.tasks.c.id)
+        return {row.id: int(row.fence) for row in self._c.execute(q.with_for_update() if self._for_update else q)}
 
     def active_task(self, secret_id: str, kinds: Sequence[str]) -> TaskRecord | None:
         k = t.tasks.c
@@ -80,9 +102,12 @@ class WorkTx(TxBase):
         return _record(TaskRecord, row) if row else None
 
     # -- events and webhooks -----------------------------------------------
-    def insert_event(self, event: EventRecord) -> int:
+    def insert_event(self, event: EventRecord, *, want_id: bool = True) -> int | None:
+        """Store an event; its id when ``want_id`` (without, inside held_writes(), it is held)."""
         values = _row(event)
         values.pop("id")
+        if not want_id and self._hold("event_insert", _insert_statement(t.events), values, ("events", id(values))):
+            return None
         result = self._c.execute(_INSERT_EVENT, values)
         return int(result.scalar_one())
 
@@ -149,7 +174,8 @@ class WorkTx(TxBase):
     def insert_audit(self, event: AuditRecord) -> None:
         values = _row(event)
         values.pop("id")
-        self._c.execute(_insert_statement(t.audit_events), values)
+        if not self._hold("audit_insert", _insert_statement(t.audit_events), values, ("audit_events", id(values))):
+            self._c.execute(_insert_statement(t.audit_events), values)
 
     def list_audit(self, limit: int = 100) -> list[AuditRecord]:
         q = select(t.audit_events).order_by(t.audit_events.c.id.desc()).limit(limit)

@@ -11,7 +11,7 @@ from typing import Any
 
 from cryptography import x509
 
-from lifecycle.ca_store import distribution, load_ca, pem, reject
+from lifecycle.ca_store import LoadedCA, distribution, load_ca, pem, reject
 from lifecycle.cert_templates import load_template, name_rules, ttl_for, usage_of
 from lifecycle.errors import Forbidden, from_pki_error
 from lifecycle.types.base import HandlerContext, Material
@@ -105,7 +105,8 @@ class PrivateCert:
             cert = issue_leaf(ca.certificate, ca.key, public_key, spec, ctx.now)
         except PkiError as exc:
             raise from_pki_error(exc) from None
-        return self._material(attributes, cert, key, ca, request, names.common_name)
+        return self._material(attributes, cert, key, public_key, ca, request, names.common_name,
+                              list(dict.fromkeys(dns)))
 
     @staticmethod
     def _names(request: dict[str, Any], rules: dict[str, Any], csr: x509.CertificateSigningRequest | None) -> NameRequest:
@@ -122,24 +123,25 @@ class PrivateCert:
             other_sans=_list(request.get("other_sans")), exclude_cn_from_sans=bool(request.get("exclude_cn_from_sans")),
         )
 
-    def _material(self, attributes: dict[str, Any], cert: x509.Certificate, key: Any, ca: Any,
-                  request: dict[str, Any], common_name: str | None) -> Material:
+    def _material(self, attributes: dict[str, Any], cert: x509.Certificate, key: Any, public_key: Any, ca: LoadedCA,
+                  request: dict[str, Any], common_name: str | None, alt_names: list[str]) -> Material:
+        """The version's data and the secret's attributes; ``alt_names`` are the DNS names the
+        certificate was just built with (its SAN extension, not parsed back)."""
         cert_pem = pem(cert)
-        data: dict[str, Any] = {"certificate": cert_pem, "issuing_ca": pem(ca.certificate), "ca_chain": ca.chain_pems}
+        data: dict[str, Any] = {"certificate": cert_pem, "issuing_ca": ca.certificate_pem, "ca_chain": ca.chain_pems}
         if key is not None:
             data["private_key"] = private_key_pem(key, request.get("private_key_format", "der"))
         if request.get("format") == "pem_bundle":
             data["certificate"] = cert_pem + data.get("private_key", "") + data["issuing_ca"]
         validity = {"not_before": _iso(cert.not_valid_before_utc), "not_after": _iso(cert.not_valid_after_utc)}
         serial = colon_hex(cert.serial_number)
-        sans = sans_of(cert)
         new_attributes = attributes | {
             "certificate_authority": ca.config.name,
             "common_name": common_name or "",
-            "alt_names": sans["alt_names"],
+            "alt_names": alt_names,
             "serial_number": serial,
-            "issuer": ca.certificate.subject.rfc4514_string(),
-            "key_algorithm": key_algorithm(cert.public_key()),
+            "issuer": ca.subject,
+            "key_algorithm": key_algorithm(public_key),
             "signing_algorithm": _signing_algorithm(cert),
             "validity": validity,
             "private_key_included": key is not None,

@@ -1,0 +1,133 @@
+"""Held writes: a batch of independent per-secret changes written as one executemany per
+kind of statement instead of one round through SQLAlchemy per row.
+
+Inside `Tx.held_writes()`, the store methods that know how (versions, stage labels,
+payload erasure, secret and task updates, task, event and audit inserts) hand their
+statement to `HeldWrites` instead of running it. At the end of the block, or before any
+write that is not held, everything held runs in `ORDER`: rows others reference first
+(a version before the labels naming it), a version's deletion after the labels moved off
+it. Two held writes to the same row never pass each other: the second makes the first
+run (`settle`) unless they set different columns of an UPDATE.
+
+Savepoints inside the block mark how much is held; an exception undoes the writes held
+since the mark, and a database savepoint opens only if something had to run inside it.
+So a unit of the batch (one rotation) still fails alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+# The kinds of held write, in the order a flush runs them.
+ORDER = ("version_insert", "stage_delete", "stage_update", "stage_insert", "payload_erase", "version_delete",
+         "secret_update", "task_insert", "task_update", "event_insert", "audit_insert")
+_RANK = {kind: i for i, kind in enumerate(ORDER)}
+_UPDATES = frozenset({"stage_update", "payload_erase", "secret_update", "task_update"})
+
+
+@dataclass(slots=True)
+class _Held:
+    kind: str
+    statement: Any
+    params: dict[str, Any]
+    row: tuple[Any, ...]  # (table, identity): what the write changes
+
+
+@dataclass(slots=True)
+class _Mark:
+    at: int  # held writes before this index belong to the enclosing block
+    nested: Any = None  # the database savepoint, once something ran inside
+
+
+@dataclass(slots=True)
+class HeldWrites:
+    conn: Connection
+    held: list[_Held] = field(default_factory=list)
+    marks: list[_Mark] = field(default_factory=list)
+    rows: dict[tuple[Any, ...], list[_Held]] = field(default_factory=dict)  # held writes by the row they change
+
+    def add(self, kind: str, statement: Any, params: dict[str, Any], row: tuple[Any, ...]) -> None:
+        for other in self.rows.get(row, ()):
+            if not (kind == other.kind and kind in _UPDATES and other.statement is statement
+                    and _disjoint(other.params, params)):
+                self.settle()  # the earlier write to this row runs first
+                break
+        w = _Held(kind, statement, params, row)
+        self.held.append(w)
+        self.rows.setdefault(row, []).append(w)
+
+    def settle(self) -> None:
+        """Run everything held now, in order; writes held inside an open savepoint run inside
+        its database savepoint (opened here), so undoing the savepoint still undoes them."""
+        done = 0
+        for mark in self.marks:
+            if mark.nested is None:
+                self._run(self.held[done:mark.at])
+                done = mark.at
+                mark.nested = self.conn.begin_nested()
+        self._run(self.held[done:])
+        self.held.clear()
+        self.rows.clear()
+        for mark in self.marks:
+            mark.at = 0
+
+    @contextmanager
+    def savepoint(self, on_undo: Callable[[], None]) -> Iterator[None]:
+        mark = _Mark(len(self.held))
+        self.marks.append(mark)
+        try:
+            yield
+        except BaseException:
+            del self.held[mark.at:]
+            self.rows = {}
+            for w in self.held:
+                self.rows.setdefault(w.row, []).append(w)
+            if mark.nested is not None:
+                mark.nested.rollback()
+            on_undo()
+            raise
+        else:
+            if mark.nested is not None:
+                mark.nested.commit()
+        finally:
+            self.marks.pop()
+
+    def _run(self, writes: list[_Held]) -> None:
+        groups: dict[tuple[int, int, tuple[str, ...]], list[dict[str, Any]]] = {}
+        statements: dict[int, Any] = {}
+        for w in sorted(writes, key=lambda w: _RANK[w.kind]):  # stable: the batch's order within a kind
+            statements[id(w.statement)] = w.statement
+            groups.setdefault((_RANK[w.kind], id(w.statement), tuple(w.params)), []).append(w.params)
+        for (_rank, statement_id, _keys), params in groups.items():
+            self.conn.execute(statements[statement_id], params)
+
+
+def _disjoint(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two UPDATEs of one row that set no column in common (their identity keys aside)."""
+    keys = (set(a) & set(b)) - {"row_id", "row_secret", "row_stage", "expect_fence"}
+    return not keys
+
+
+class WatchedConnection:
+    """The connection as a held block's store methods see it: a write that is not held first
+    makes the held ones run, so writes reach the database in the order they were made."""
+
+    def __init__(self, conn: Connection, held: HeldWrites) -> None:
+        self._conn, self._held = conn, held
+
+    def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if getattr(statement, "is_dml", False) and self._held.held:
+            self._held.settle()
+        return self._conn.execute(statement, parameters)
+
+    def begin_nested(self) -> Any:
+        self._held.settle()
+        return self._conn.begin_nested()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)

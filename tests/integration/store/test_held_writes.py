@@ -1,0 +1,195 @@
+"""Held writes (Tx.held_writes) on SQLite and PostgreSQL: a batch of per-secret changes
+reaches the database as one executemany per kind, with the same rows as writing them one
+by one; a failed unit is undone alone, also after a write that could not be held; two
+writes to one row keep their order; rows read ahead serve one read and yield to writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from fixtures.records import T0, secret_record, version_record
+from lifecycle.records import AuditRecord, EventRecord, TaskRecord
+from lifecycle.store import SqlStore, Tx
+
+SECRETS = [secret_record(i) for i in range(1, 6)]
+OTHERS = [secret_record(i) for i in range(6, 11)]  # changed one by one, to compare with
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def stocked(store: SqlStore) -> SqlStore:
+    """Ten secrets, each with version 1 labelled current."""
+    with store.transaction() as tx:
+        for s in SECRETS + OTHERS:
+            tx.insert_secret(s)
+            tx.insert_version(version_record(s.id, 1))
+            tx.add_stage(s.id, "current", version_record(s.id, 1).id)
+    return store
+
+
+@contextmanager
+def _statements(store: SqlStore) -> Iterator[list[tuple[str, bool]]]:
+    """(first word and table of each statement sent, executemany?) while the block runs."""
+    sent: list[tuple[str, bool]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        sent.append((" ".join(statement.split()[:3]), executemany))
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+
+
+def _rotate(tx: Tx, secret_id: str, seq: int) -> None:
+    """What a rotation writes: a version, the labels moved, the old payload erased, the
+    secret's new state, an event and an audit record."""
+    new, old = version_record(secret_id, seq), version_record(secret_id, seq - 1)
+    tx.insert_version(new)
+    tx.set_stage(secret_id, "current", new.id, present=True)
+    tx.set_stage(secret_id, "previous", old.id, present=seq > 2)
+    if seq > 2:
+        tx.erase_payloads([version_record(secret_id, seq - 2).id], secret_id=secret_id)
+    tx.update_secret(secret_id, versions_total=seq, attributes={"rotated": seq})
+    tx.insert_event(EventRecord(at=T0, event_type="secret_rotated", secret_id=secret_id, secret_group_id="default",
+                                secret_type="kv", secret_name="n", detail={"seq": seq}), want_id=False)
+    tx.insert_audit(AuditRecord(T0, "tok", "secret.create_version", f"secret:{secret_id}", "success", None))
+
+
+def _state(store: SqlStore, secrets: list[Any] = SECRETS) -> list[Any]:
+    """Per secret: attributes, stage labels and (seq, payload kept) of its versions, ids made relative."""
+    with store.reader() as tx:
+        return [(tx.get_secret(s.id).attributes,  # type: ignore[union-attr]
+                 {k: v[-4:] for k, v in tx.get_stages(s.id).items()},
+                 [(v.seq, v.payload_available) for v in tx.list_versions(s.id)]) for s in secrets]
+
+
+def _event_seqs(store: SqlStore) -> list[int]:
+    with store.reader() as tx:
+        return [e.detail["seq"] for e in tx.list_events(event_types=None, secret_id=None, groups=None, since=None,
+                                                        after_id=None, limit=100)]
+
+
+def test_a_held_batch_writes_the_same_rows_as_one_by_one_in_one_executemany_per_kind(stocked: SqlStore) -> None:
+    for seq in (2, 3):
+        with stocked.transaction() as tx:
+            for s in SECRETS + OTHERS:
+                _rotate(tx, s.id, seq)
+    with stocked.transaction() as tx:
+        for s in OTHERS:
+            _rotate(tx, s.id, 4)
+    with _statements(stocked) as sent, stocked.transaction() as tx, tx.held_writes():
+        for s in SECRETS:
+            _rotate(tx, s.id, 4)
+        assert not [what for what, _ in sent if what.split()[0] in ("INSERT", "UPDATE")]  # nothing written yet
+    writes = [(what, many) for what, many in sent if what.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert len(writes) == 6 and all(many for _, many in writes)  # version, labels, erase, secret, event, audit
+    assert _state(stocked) == _state(stocked, OTHERS)
+    assert _state(stocked)[0] == ({"rotated": 4}, {"current": "v004", "previous": "v003"},
+                                  [(4, True), (3, True), (2, False), (1, False)])
+    assert _event_seqs(stocked)[-5:] == [4] * 5  # held events last, in the order the batch made them
+
+
+def test_a_failed_unit_is_undone_alone(stocked: SqlStore) -> None:
+    with stocked.transaction() as tx, tx.held_writes():
+        for n, s in enumerate(SECRETS):
+            try:
+                with tx.savepoint():
+                    _rotate(tx, s.id, 2)
+                    if n == 1:
+                        raise Boom
+            except Boom:
+                pass
+    assert [stages["current"] for _, stages, _ in _state(stocked)] == ["v002", "v001", "v002", "v002", "v002"]
+    assert len(_event_seqs(stocked)) == 4
+
+
+def test_a_write_that_cannot_be_held_runs_in_order_and_is_undone_with_its_unit(stocked: SqlStore) -> None:
+    extra = secret_record(99)
+    with stocked.transaction() as tx, tx.held_writes():
+        _rotate(tx, SECRETS[0].id, 2)  # held, before the failing unit: must survive
+        try:
+            with tx.savepoint():
+                _rotate(tx, SECRETS[1].id, 2)
+                tx.insert_secret(extra)  # not held: what was held runs first, inside a savepoint for this unit
+                raise Boom
+        except Boom:
+            pass
+        _rotate(tx, SECRETS[2].id, 2)  # held again after it
+    with stocked.reader() as tx:
+        assert tx.get_secret(extra.id) is None
+        currents = [tx.get_stages(s.id)["current"][-4:] for s in SECRETS[:3]]
+    assert currents == ["v002", "v001", "v002"]
+    assert _event_seqs(stocked) == [2, 2]
+
+
+def test_two_writes_to_one_row_keep_their_order(stocked: SqlStore) -> None:
+    a, b = SECRETS[0].id, SECRETS[1].id
+    with stocked.transaction() as tx, tx.held_writes():
+        tx.update_secret(a, attributes={"step": 1}, state=2)
+        tx.update_secret(b, attributes={"step": 1})
+        tx.update_secret(a, next_rotation_date=T0)  # other columns: held alongside
+        tx.update_secret(a, attributes={"step": 2})  # the same column again: the first runs before it
+        tx.set_stage(b, "blue", version_record(b, 1).id, present=False)
+        tx.remove_stage(b, "blue")
+    with stocked.reader() as tx:
+        first, second = tx.get_secret(a), tx.get_secret(b)
+        assert tx.get_stages(b) == {"current": version_record(b, 1).id}
+    assert first is not None and second is not None
+    assert (first.attributes, first.state, first.next_rotation_date) == ({"step": 2}, 2, T0)
+    assert second.attributes == {"step": 1}
+
+
+def test_reads_do_not_see_held_writes_until_they_are_written(stocked: SqlStore) -> None:
+    a = SECRETS[0].id
+    with stocked.transaction() as tx, tx.held_writes():
+        tx.update_secret(a, attributes={"held": True})
+        assert tx.get_secret(a).attributes == {}  # type: ignore[union-attr]
+        tx.write_held()
+        assert tx.get_secret(a).attributes == {"held": True}  # type: ignore[union-attr]
+
+
+def test_rows_read_ahead_serve_one_read_each_and_yield_to_writes(stocked: SqlStore) -> None:
+    ids = [s.id for s in SECRETS]
+    with _statements(stocked) as sent, stocked.transaction() as tx, tx.held_writes():
+        tx.prefetch_secrets(ids, for_update=True)
+        ahead = len(sent)
+        for i in ids:
+            assert tx.get_secret(i, for_update=True).id == i  # type: ignore[union-attr]
+            assert tx.get_stages(i) == {"current": version_record(i, 1).id}
+            assert [v.seq for v in tx.list_versions(i)] == [1]
+            assert tx.list_locks(secret_id=i) == []
+        assert len(sent) == ahead  # all from the four queries ahead
+        tx.get_stages(ids[0])
+        assert len(sent) == ahead + 1  # a second read asks the database
+        tx.prefetch_secrets(ids)
+        tx.update_secret(ids[1], attributes={"changed": True})
+        tx.write_held()
+        assert tx.get_secret(ids[1]).attributes == {"changed": True}  # type: ignore[union-attr]
+
+
+def _task(i: int, fence: int) -> TaskRecord:
+    return TaskRecord(id=f"task-{i}", secret_id=None, kind="k", trigger="t", status="processing", params={}, result=None,
+                      attempts=1, run_after=T0, lease_owner="me", lease_expires=T0, fence=fence, last_error_code=None,
+                      last_error=None, created_by="t", created_at=T0, updated_at=T0)
+
+
+def test_fenced_task_updates_are_held_only_under_a_fence_the_transaction_holds(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        tx.insert_task(_task(1, 3))
+        tx.insert_task(_task(2, 3))
+    with store.transaction() as tx, tx.held_writes():
+        tx.hold_fences(tx.lock_fences(["task-1"]))
+        assert tx.update_task("task-1", expect_fence=3, status="succeeded") is True  # held
+        assert tx.update_task("task-2", expect_fence=2, status="succeeded") is False  # not held: ran, stale
+    with store.reader() as tx:
+        assert [tx.get_task(f"task-{i}").status for i in (1, 2)] == ["succeeded", "processing"]  # type: ignore[union-attr]
