@@ -26,5 +26,16 @@ def server(name: str, data_dir: Path, *, database_url: str | None = None, worker
     return Server(name, argv, port, data_dir.parent / f"{name}.log", env=ENV)
 
 
+def worker(name: str, data_dir: Path, *, database_url: str | None = None, threads: int = 1,
+           env: dict[str, str] | None = None) -> Server:
+    """A not yet started `certkeeper worker` (background workers and the scheduler, no API)."""
+    argv = [*command(), "worker", "--data-dir", str(data_dir), "--threads", str(threads)]
+    if database_url:
+        argv += ["--database-url", database_url]
+    log = data_dir.parent / f"{name}.log"
+    log.unlink(missing_ok=True)  # readiness is read from this run's log
+    return Server(name, argv, 0, log, env={**ENV, **(env or {})}, ready_line="certkeeper worker:")
+
+
 def admin_token(data_dir: Path) -> str:
     return (data_dir / "admin-token").read_text().strip()

@@ -42,7 +42,8 @@ def memory_kib(pid: int) -> dict[str, int]:
 
 @dataclass
 class Server:
-    """One server process on 127.0.0.1:``port``, its output in ``log``."""
+    """One server process on 127.0.0.1:``port``, its output in ``log``; with ``ready_line``,
+    a process that serves no port and is ready once its log shows that line."""
 
     name: str
     argv: Sequence[str]
@@ -50,6 +51,7 @@ class Server:
     log: Path
     env: dict[str, str] | None = None
     ready_path: str = "/"
+    ready_line: str | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -77,6 +79,8 @@ class Server:
         return self
 
     def _answers(self) -> bool:
+        if self.ready_line is not None:
+            return self.log.exists() and self.ready_line in self.log.read_text(errors="replace")
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                 return True

@@ -1,50 +1,50 @@
 """Benchmark 6: scheduled rotation throughput. Private certificates all due at once, rotated
-by the scheduler's `tick` and two workers running `run_due` with the handlers `serve` runs
-(lifecycle/background.py), on SQLite and PostgreSQL in interleaved rounds.
+by two `certkeeper worker` processes (each runs the scheduler and one worker thread, as a
+deployment with two worker processes does), on SQLite and PostgreSQL in interleaved rounds.
 
-The loops run back to back, as `WorkerPool` runs them when work is waiting: the scheduler
-drains a backlog tick after tick, and idle workers are woken by the commit that queued work.
+The workers start before a round and idle; one UPDATE then makes every certificate due, and
+the round lasts until every rotation's task has succeeded (polled, with a bound).
 """
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bench import pki
+from bench import certkeeper, pki
 from bench.client import Client
 from bench.options import Options
 from bench.report import spread
 from bench.stats import summary
 from lifecycle import scheduler
-from lifecycle.background import background_handlers
 from lifecycle.bootstrap import open_data_dir
 from lifecycle.core import SYSTEM, Core
-from lifecycle.errors import CertkeeperError
 from lifecycle.secrets import SecretDraft, create_secret
 from lifecycle.store import schema as t
-from lifecycle.workers import BATCH_LIMIT, run_due
+from lifecycle.workers import BATCH_LIMIT
 
-TITLE = "Scheduled rotation throughput (private certificates due at once, 2 workers)"
+TITLE = "Scheduled rotation throughput (private certificates due at once, 2 worker processes)"
 WORKERS = 2
+SCHEDULER_INTERVAL_S = 0.2
+POLL_S = 0.05
 TARGET_S = 10.0
 ROUND_LIMIT_S = 1800  # a round that takes longer is stopped and reported as such
 POLICY = {"auto_rotate": True, "interval": 30, "unit": "day"}
 
 
-def _set_up(opts: Options, stack: ExitStack, backend: str, n: int) -> tuple[Core, float]:
+def _set_up(opts: Options, stack: ExitStack, backend: str, n: int) -> tuple[Core, float, Path, str | None]:
     url = None
     if backend == "postgres":
         from fixtures.databases import postgres_schema
 
         url, _schema = stack.enter_context(postgres_schema())
-    opened = open_data_dir(opts.work / f"rotation-{backend}" / "data", database_url=url, env_root_key=None, create=True)
+    data_dir = opts.work / f"rotation-{backend}" / "data"
+    opened = open_data_dir(data_dir, database_url=url, env_root_key=None, create=True)
     core = opened.core
     stack.callback(core.store.dispose)
     from api.app import create_app
@@ -58,7 +58,7 @@ def _set_up(opts: Options, stack: ExitStack, backend: str, n: int) -> tuple[Core
     for i in range(n):
         create_secret(core, SYSTEM, SecretDraft(secret_type="private_cert", name=f"rotating-{i:05d}",
                                                 fields=pki.issue_fields() | {"rotation": POLICY}))
-    return core, n / (time.monotonic() - started)
+    return core, n / (time.monotonic() - started), data_dir, url
 
 
 def _make_due(core: Core) -> None:
@@ -76,65 +76,29 @@ def _count_tasks(core: Core, since: datetime) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
-def rotate_all(core: Core, n: int) -> dict[str, Any]:
-    """Tick until nothing more is due while two workers run due tasks; seconds until all ran."""
-    handlers = background_handlers()
-    ticks_done = threading.Event()
-    since = datetime.now(UTC) - timedelta(seconds=1)
-    deadline = time.monotonic() + ROUND_LIMIT_S
-    errors: list[BaseException] = []
-
-    store_errors: list[str] = []
-
-    def transient(exc: CertkeeperError) -> None:
-        """As WorkerPool does: a store error is logged and the loop goes on. Keep the driver's cause."""
-        cause = getattr(exc.__context__, "orig", exc.__context__)
-        store_errors.append(f"{exc.message}: {cause}")
-
-    def schedule() -> None:
-        try:
-            for _ in range(n // scheduler.BATCH + 50):  # bounded: each pass enqueues up to BATCH
-                if time.monotonic() > deadline:
-                    break
-                try:
-                    if scheduler.tick(core).enqueued == 0:
-                        break
-                except CertkeeperError as exc:
-                    transient(exc)
-        except BaseException as exc:  # reported after the round
-            errors.append(exc)
-        finally:
-            ticks_done.set()
-
-    def work(i: int) -> None:
-        try:
-            while time.monotonic() < deadline:
-                finished = ticks_done.is_set()  # read before claiming: a claim of 0 after it means the end
-                try:
-                    ran = run_due(core, handlers, owner=f"bench-worker-{i}")
-                except CertkeeperError as exc:
-                    transient(exc)
-                    continue
-                if ran == 0 and finished:
-                    return
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=schedule)] + [threading.Thread(target=work, args=(i,)) for i in range(WORKERS)]
-    cpu0, start = os.times(), time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(ROUND_LIMIT_S + 60)
-    seconds = time.perf_counter() - start
-    cpu1 = os.times()
-    if errors:
-        raise errors[0]
+def rotate_all(core: Core, n: int, data_dir: Path, database_url: str | None) -> dict[str, Any]:
+    """Start two worker processes, make everything due, wait until all rotated; seconds and CPU."""
+    env = {"CERTKEEPER_SCHEDULER_INTERVAL": str(SCHEDULER_INTERVAL_S)}
+    procs = [certkeeper.worker(f"rotation-worker-{i}", data_dir, database_url=database_url, env=env)
+             for i in range(WORKERS)]
+    with ExitStack() as stack:
+        for proc in procs:
+            stack.enter_context(proc)
+        since = datetime.now(UTC) - timedelta(seconds=1)
+        cpu0 = [proc.cpu() for proc in procs]
+        start = time.perf_counter()
+        _make_due(core)
+        deadline = time.monotonic() + ROUND_LIMIT_S
+        while _count_tasks(core, since).get("succeeded", 0) < n and time.monotonic() < deadline:
+            time.sleep(POLL_S)  # polling the store for the end, bounded by the deadline
+        seconds = time.perf_counter() - start
+        cpu = sum(proc.cpu() - c0 for proc, c0 in zip(procs, cpu0, strict=True))
     counts = _count_tasks(core, since)
-    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-    return {"seconds": seconds, "succeeded": counts.get("succeeded", 0), "tasks": counts,
-            "store_errors": len(store_errors), "store_error_examples": sorted(set(store_errors))[:3],
-            "cpu_us_per_rotation": cpu * 1e6 / max(1, counts.get("succeeded", 0))}
+    errors = sum(1 for proc in procs for line in proc.log.read_text(errors="replace").splitlines()
+                 if line.strip() and not line.startswith("certkeeper worker:"))  # warnings and errors
+    return {"seconds": seconds, "succeeded": counts.get("succeeded", 0), "tasks": counts, "store_errors": errors,
+            "cpu_us_per_rotation": cpu * 1e6 / max(1, counts.get("succeeded", 0)),
+            "timed_out": counts.get("succeeded", 0) < n}
 
 
 def run(opts: Options) -> dict[str, Any]:
@@ -143,32 +107,33 @@ def run(opts: Options) -> dict[str, Any]:
     rounds: dict[str, list[dict[str, Any]]] = {b: [] for b in backends}
     setup_rate: dict[str, float] = {}
     with ExitStack() as stack:
-        cores = {}
+        stores = {}
         for backend in backends:
-            cores[backend], setup_rate[backend] = _set_up(opts, stack, backend, n)
+            core, setup_rate[backend], data_dir, url = _set_up(opts, stack, backend, n)
+            stores[backend] = (core, data_dir, url)
         for _ in range(opts.rounds):
             for backend in backends:  # SQLite, PostgreSQL: A B A B
-                _make_due(cores[backend])
-                rounds[backend].append(rotate_all(cores[backend], n))
+                rounds[backend].append(rotate_all(stores[backend][0], n, *stores[backend][1:]))
     table, targets = [], []
     for backend, rs in rounds.items():
         secs = [r["seconds"] for r in rs]
         table.append({"backend": backend, "due certificates": f"{n:,}", "seconds": spread(secs, 1),
                       "rotations/s": spread([r["succeeded"] / r["seconds"] for r in rs], 0),
-                      "CPU µs/rotation (whole process)": spread([r["cpu_us_per_rotation"] for r in rs], 0),
+                      "CPU µs/rotation (both workers)": spread([r["cpu_us_per_rotation"] for r in rs], 0),
                       "rotated / due": ", ".join(f"{r['succeeded']}/{n}" for r in rs),
-                      "store errors": ", ".join(str(r["store_errors"]) for r in rs),
+                      "warnings and errors logged": ", ".join(str(r["store_errors"]) for r in rs),
                       "÷ 10 s target per round": ", ".join(f"{s / TARGET_S:.2f}" for s in secs)})
         med = summary(secs)["median"]
         scaled = med * 10_000 / n
         targets.append({"target": f"10,000 due rotations in ≤ {TARGET_S:.0f} s ({backend})",
                         "measured": f"{med:.1f} s for {n:,}" + ("" if n == 10_000 else f" (≈ {scaled:.0f} s per 10,000)"),
-                        "met": scaled <= TARGET_S})
+                        "met": scaled <= TARGET_S and not any(r["timed_out"] for r in rs)})
     return {"id": 6, "title": TITLE, "table": table, "raw": rounds, "targets": targets,
-            "notes": [f"{opts.rounds} rounds per backend; before each, one UPDATE makes every certificate due. "
-                      f"Setup issued the certificates in-process at {', '.join(f'{b} {r:.0f}/s' for b, r in setup_rate.items())}.",
-                      f"The scheduler enqueues {scheduler.BATCH} per tick and ticks again at once while a tick fills "
-                      f"its batch, as `certkeeper serve`'s WorkerPool does; each worker claims up to "
-                      f"{BATCH_LIMIT} rotations and commits them in one transaction (a savepoint each).",
-                      "Two worker threads in one process share the GIL: the second adds overlap with the "
-                      "database's waits, not a second core."]}
+            "notes": [f"{opts.rounds} rounds per backend; before each, the two workers start and idle, then one UPDATE "
+                      f"makes every certificate due. Setup issued the certificates in-process at "
+                      f"{', '.join(f'{b} {r:.0f}/s' for b, r in setup_rate.items())}.",
+                      f"Each worker process runs the scheduler (every {SCHEDULER_INTERVAL_S} s when idle; back to back "
+                      f"while a tick fills its batch of {scheduler.BATCH}) and one worker thread, which claims up to "
+                      f"{BATCH_LIMIT} rotations, issues their certificates from a read-only snapshot, then commits them "
+                      "in one transaction (a savepoint each, writes held and run as one executemany per kind).",
+                      "CPU is utime+stime of the two worker processes (PostgreSQL's own CPU is not in it)."]}

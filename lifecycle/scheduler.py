@@ -66,13 +66,19 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
     savepoint so one that fails is undone alone. A failure keeps the current version, retries
     with backoff and shows on the secret.
 
-    The batch's rows are read ahead in a few queries and its writes held and run as one
+    The new certificates are issued first, from a read-only snapshot (`_prepare`), so the
+    write transaction (on SQLite, the database's one writer) does not wait on signing; it
+    uses one only if the secret and the configurations it came from are unchanged. The
+    batch's rows are read ahead in a few queries and its writes held and run as one
     executemany per kind (Tx.held_writes): the tasks' fences are checked and held first,
     and a secret that comes twice is rotated the second time after the first is written."""
     now = core.clock()
     failed: list[tuple[tasks.Claimed, CertkeeperError]] = []
+    prepared, made_from = _prepare(core, batch, now)
     with core.store.transaction() as tx:
         with tx.held_writes():
+            if any(tx.get_config(name) != config for name, config in made_from.items()):
+                prepared = {}  # a template or CA changed since: issue them again, inside
             fences = tx.lock_fences([claimed.task.id for claimed in batch])
             live = []
             for claimed in batch:
@@ -89,7 +95,7 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
                 rotated.add(claimed.task.secret_id)
                 try:
                     with tx.savepoint():
-                        _rotate(tx, core, claimed, now)
+                        _rotate(tx, core, claimed, now, prepared.get(claimed.task.secret_id or ""))
                 except tasks.StaleLease:
                     log.warning("task %s: lease lost to another worker; result discarded", claimed.task.id)
                 except CertkeeperError as exc:
@@ -100,10 +106,25 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
         _record_failure(core, claimed, exc, now)
 
 
-def _rotate(tx: Tx, core: Core, claimed: tasks.Claimed, now: datetime) -> None:
+def _prepare(core: Core, batch: list[tasks.Claimed], now: datetime
+             ) -> tuple[dict[str, version_ops.Prepared], dict[str, Any]]:
+    """The batch's new versions made in a read-only snapshot, by secret id, and the
+    configurations they were made from."""
+    ids = [claimed.task.secret_id for claimed in batch if claimed.task.secret_id]
+    prepared = {}
+    with core.store.reader() as tx:
+        for secret in tx.get_secrets(ids).values():
+            made = version_ops.prepare_version(tx, core, SYSTEM, secret, now)
+            if made is not None:
+                prepared[secret.id] = made
+        return prepared, tx.configs_read()
+
+
+def _rotate(tx: Tx, core: Core, claimed: tasks.Claimed, now: datetime,
+            prepared: version_ops.Prepared | None = None) -> None:
     secret_id = claimed.task.secret_id
     assert secret_id is not None
-    view = version_ops.create_version_in(tx, core, SYSTEM, secret_id, {}, auto_rotated=True,
+    view = version_ops.create_version_in(tx, core, SYSTEM, secret_id, {}, auto_rotated=True, prepared=prepared,
                                          rotation_state=lambda attributes: _state(attributes, "idle", None))
     tasks.succeed(tx, claimed, now, {"version_id": view.version.id})
 

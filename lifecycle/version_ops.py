@@ -10,13 +10,13 @@ from typing import Any
 
 from lifecycle import audit, events, rotation, tasks, versions
 from lifecycle.core import Actor, Core
-from lifecycle.errors import Conflict, InvalidInput, Locked
+from lifecycle.errors import CertkeeperError, Conflict, InvalidInput, Locked
 from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.rules import check_client_request_token, check_metadata
 from lifecycle.secrets import load_secret
 from lifecycle.store import Tx
 from lifecycle.types import handler_for
-from lifecycle.types.base import HandlerContext
+from lifecycle.types.base import HandlerContext, Material
 from lifecycle.vocabulary import Stage, State
 
 
@@ -76,10 +76,13 @@ def create_version_in(
     auto_rotated: bool = False,
     rotation_trigger: str | None = None,
     rotation_state: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    prepared: Prepared | None = None,
 ) -> VersionView:
     """`create_version` inside the caller's transaction (a scheduled rotation commits the
     version together with its task's outcome). ``rotation_state`` edits the secret's new
-    attributes before they are written (the scheduler marks the rotation done)."""
+    attributes before they are written (the scheduler marks the rotation done). ``prepared``
+    is the new version's material made before the transaction from the secret's attributes
+    as they were then; it is used only if they are unchanged."""
     check_client_request_token(client_request_token)
     if custom_metadata is not None:
         check_metadata(custom_metadata, "custom_metadata")
@@ -119,17 +122,11 @@ def create_version_in(
     if getattr(handler, "asynchronous", False):
         trigger = rotation_trigger or ("automatic_secret_rotation" if auto_rotated else "manual_secret_rotation")
         return _start_async_rotation(tx, core, actor, secret, fields, now, trigger)
-    current = None
-    # Types that say so (new_version_reads_current = False) are not handed the current data:
-    # two queries and a decryption saved per rotation.
-    if getattr(handler, "new_version_reads_current", True) and Stage.CURRENT in tx.get_stages(secret.id):
-        current_version = versions.resolve(tx, secret.id, Stage.CURRENT)
-        if current_version.payload is not None:
-            current = versions.open_data(core, current_version)
-    material = handler.new_version(
-        secret.attributes, fields, current,
-        HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id),
-    )
+    if prepared is not None and not fields and prepared.attributes == secret.attributes:
+        material = prepared.material
+    else:
+        material = handler.new_version(secret.attributes, fields, _current_data(tx, core, handler, secret.id),
+                                       HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id))
     data = material.data
     added = versions.add_version(
         tx, core, secret, data, created_by=actor.principal, now=now,
@@ -168,6 +165,45 @@ def create_version_in(
                 {"version_id": version.id, "auto_rotated": auto_rotated, "current_moved": moved_current})
     updated, stages = replace(secret, **changes), added.stages  # the rows as just written
     return VersionView(updated, version, versions.alias_of(stages, version.id), data, _labels(stages, version.id), task_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A new version's material, made outside the write transaction (see `prepare_version`)."""
+
+    attributes: dict[str, Any]  # the secret's attributes it was made from
+    material: Material
+
+
+def preparable(handler: Any) -> bool:
+    """Whether a type's new version can be made before the write transaction: from the secret's
+    attributes and configurations alone, synchronously."""
+    return not getattr(handler, "new_version_reads_current", True) and not getattr(handler, "asynchronous", False)
+
+
+def prepare_version(tx: Tx, core: Core, actor: Actor, secret: SecretRecord, now: Any) -> Prepared | None:
+    """Make the material of a rotation without new fields from a read-only snapshot (a
+    certificate issued before the write transaction, so the database's write lock is not held
+    while it is signed). None for types that cannot, or when making it fails: the write
+    transaction then makes it again and records why."""
+    handler = handler_for(secret.secret_type)
+    if not preparable(handler):
+        return None
+    try:
+        material = handler.new_version(secret.attributes, {}, None,
+                                       HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id))
+    except CertkeeperError:
+        return None
+    return Prepared(secret.attributes, material)
+
+
+def _current_data(tx: Tx, core: Core, handler: Any, secret_id: str) -> dict[str, Any] | None:
+    """The current version's data for types that read it (new_version_reads_current, the
+    default); the others are spared two queries and a decryption per rotation."""
+    if not getattr(handler, "new_version_reads_current", True) or Stage.CURRENT not in tx.get_stages(secret_id):
+        return None
+    current_version = versions.resolve(tx, secret_id, Stage.CURRENT)
+    return versions.open_data(core, current_version) if current_version.payload is not None else None
 
 
 def _start_async_rotation(tx: Tx, core: Core, actor: Actor, secret: SecretRecord, fields: dict[str, Any],

@@ -264,6 +264,7 @@ tasks = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_tasks_due", "status", "run_after"),
+    Index("ix_tasks_lease", "status", "lease_expires"),  # expired leases, without scanning finished tasks
     Index("ix_tasks_secret", "secret_id"),
 )
 

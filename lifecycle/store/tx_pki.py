@@ -33,6 +33,10 @@ class PkiTx(TxBase):
             self._memo[key] = _record(ConfigRecord, row) if row else None
         return self._memo[key]  # type: ignore[no-any-return]
 
+    def configs_read(self) -> dict[str, ConfigRecord | None]:
+        """The configurations this transaction has read (by get_config), as it read them."""
+        return {key[1]: config for key, config in self._memo.items() if isinstance(key, tuple) and key[0] == "config"}
+
     def list_configs(
         self, *, types: Sequence[str] | None = None, search: str | None = None, offset: int = 0, limit: int | None = None
     ) -> tuple[list[ConfigRecord], int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from fixtures.clock import FakeClock
 from lifecycle import scheduler, secrets, workers
 from lifecycle.core import SYSTEM, Core
@@ -91,7 +93,8 @@ def test_expired_secrets_become_deactivated(core: Core, clock: FakeClock) -> Non
     assert _meta(core, view.secret.id).state == 3
 
 
-def test_private_certificate_rotates_on_schedule_with_new_serials(core: Core, clock: FakeClock) -> None:
+def _private_pki(core: Core) -> None:
+    """Root, intermediate and a template 'web' for *.example.test (EC P-256)."""
     from lifecycle.configurations import create_configuration, run_action
 
     create_configuration(core, SYSTEM, "private_cert_configuration_root_ca", "root",
@@ -103,6 +106,16 @@ def test_private_certificate_rotates_on_schedule_with_new_serials(core: Core, cl
     create_configuration(core, SYSTEM, "private_cert_configuration_template", "web",
                          {"certificate_authority": "inter", "allowed_domains": ["example.test"], "allow_subdomains": True,
                           "key_type": "ec", "key_bits": 256, "max_ttl": "2160h"})
+
+
+def _certificate(core: Core, name: str, ttl: str = "720h", interval: int = 7):  # type: ignore[no-untyped-def]
+    return secrets.create_secret(core, SYSTEM, SecretDraft("private_cert", name, fields={
+        "certificate_template": "web", "common_name": f"{name}.example.test", "ttl": ttl,
+        "rotation": {"auto_rotate": True, "interval": interval, "unit": "day"}}))
+
+
+def test_private_certificate_rotates_on_schedule_with_new_serials(core: Core, clock: FakeClock) -> None:
+    _private_pki(core)
     view = secrets.create_secret(core, SYSTEM, SecretDraft("private_cert", "svc-cert", fields={
         "certificate_template": "web", "common_name": "svc.example.test", "ttl": "720h",
         "rotation": {"auto_rotate": True, "interval": 7, "unit": "day"}}))
@@ -151,3 +164,67 @@ def test_a_rotation_whose_lease_was_lost_is_undone_alone(core: Core, clock: Fake
     assert [len(_versions(core, i)) for i in ids] == [2, 1, 2]  # its new version went with its lease
     with core.store.reader() as tx:
         assert [tx.list_tasks(i)[0].status for i in ids] == ["succeeded", "processing", "succeeded"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the single-writer lock is SQLite's
+def test_rotation_certificates_are_signed_while_the_database_takes_other_writes(
+        core: Core, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite has one writer at a time: a batch of rotations signs its certificates before
+    its write transaction opens, so API writes (another connection here) are not held up."""
+    import sqlite3
+
+    from lifecycle.types import private_cert
+
+    _private_pki(core)
+    ids = [_certificate(core, f"svc-{i}").secret.id for i in range(3)]
+    path = core.store.engine.url.database
+    writable: list[bool] = []
+    real = private_cert.issue_leaf
+
+    def signing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            writable.append(True)
+        except sqlite3.OperationalError:  # "database is locked": a write transaction is open
+            writable.append(False)
+        finally:
+            other.close()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(private_cert, "issue_leaf", signing)
+    clock.advance(days=7, seconds=1)
+    assert scheduler.tick(core).enqueued == 3
+    assert workers.run_due(core, scheduler.HANDLERS) == 3
+    assert writable == [True, True, True]
+    assert [len(_versions(core, i)) for i in ids] == [2, 2, 2]
+
+
+def test_a_template_changed_while_a_batch_was_signed_is_applied_to_it(
+        core: Core, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Certificates signed ahead are used only if nothing they came from changed since."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    from lifecycle.configurations import update_configuration
+
+    _private_pki(core)
+    ids = [_certificate(core, f"svc-{i}").secret.id for i in range(2)]
+    real = scheduler._prepare
+
+    def then_change_the_template(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made = real(*args, **kwargs)
+        assert len(made[0]) == 2  # both signed ahead, under the old template
+        update_configuration(core, SYSTEM, "web", {"organization": ["Changed Meanwhile"]})
+        return made
+
+    monkeypatch.setattr(scheduler, "_prepare", then_change_the_template)
+    clock.advance(days=7, seconds=1)
+    scheduler.tick(core)
+    assert workers.run_due(core, scheduler.HANDLERS) == 2
+    for secret_id in ids:
+        pem = secrets.get_secret(core, SYSTEM, secret_id, with_payload=True).data["certificate"]  # type: ignore[index]
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        assert [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)] == ["Changed Meanwhile"]
+        assert len(_versions(core, secret_id)) == 2

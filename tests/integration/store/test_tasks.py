@@ -133,3 +133,20 @@ def _finish(core: Core, claimed: tasks.Claimed, ran: threading.Event) -> None:
     with core.store.transaction() as tx:
         tasks.succeed(tx, claimed, core.clock())
     ran.set()
+
+
+def test_claiming_finds_due_tasks_by_index_not_by_reading_every_finished_one(core: Core) -> None:
+    """The history of finished tasks grows without bound; a claim must not read it."""
+    from lifecycle.store.tx_work import _DUE_TASKS
+
+    with core.store.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if not sqlite:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # an empty table is cheaper to scan otherwise
+        for key, statement in _DUE_TASKS.items():
+            compiled = statement.compile(conn)
+            state = compiled.construct_expanded_state({"now": core.clock(), "limit": 10, "kinds": ["rotation"]})
+            args = state.positional_parameters if compiled.positional else state.parameters
+            rows = conn.exec_driver_sql(f"EXPLAIN {'QUERY PLAN ' if sqlite else ''}{state.statement}", args)
+            plan = " ".join(str(r[-1]) for r in rows)
+            assert "SCAN tasks" not in plan and "Seq Scan" not in plan and "ix_tasks_lease" in plan, (key, plan)
