@@ -19,6 +19,7 @@ from lifecycle import events, tasks, version_ops
 from lifecycle.core import SYSTEM, Core
 from lifecycle.errors import CertkeeperError, NotFound
 from lifecycle.store import Tx
+from lifecycle.store.held import CannotHold
 from lifecycle.vocabulary import State
 from lifecycle.workers import batched
 
@@ -66,19 +67,19 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
     savepoint so one that fails is undone alone. A failure keeps the current version, retries
     with backoff and shows on the secret.
 
-    The new certificates are issued first, from a read-only snapshot (`_prepare`), so the
-    write transaction (on SQLite, the database's one writer) does not wait on signing; it
-    uses one only if the secret and the configurations it came from are unchanged. The
-    batch's rows are read ahead in a few queries and its writes held and run as one
-    executemany per kind (Tx.held_writes): the tasks' fences are checked and held first,
-    and a secret that comes twice is rotated the second time after the first is written."""
+    The batch is first rotated dry, in a read-only snapshot (`_plan`): certificates signed,
+    versions sealed, every write it would make held. The write transaction (on SQLite, the
+    database's one writer) then checks, per rotation, that what the plan read is unchanged
+    (the secret, its labels, locks and versions; the templates, CAs and webhooks) and replays
+    its writes; only a rotation whose reads changed is done again inside. The batch's rows
+    are read in a few queries, its writes go out as one executemany per kind
+    (Tx.held_writes), the tasks' fences are checked and held first, and a secret that comes
+    twice is rotated the second time after the first is written."""
     now = core.clock()
     failed: list[tuple[tasks.Claimed, CertkeeperError]] = []
-    prepared, made_from = _prepare(core, batch, now)
+    plan = _plan(core, batch, now)
     with core.store.transaction() as tx:
         with tx.held_writes():
-            if any(tx.get_config(name) != config for name, config in made_from.items()):
-                prepared = {}  # a template or CA changed since: issue them again, inside
             fences = tx.lock_fences([claimed.task.id for claimed in batch])
             live = []
             for claimed in batch:
@@ -88,14 +89,23 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
                     log.warning("task %s: lease lost to another worker; result discarded", claimed.task.id)
             tx.hold_fences({claimed.task.id: claimed.fence for claimed in live})
             tx.prefetch_secrets([c.task.secret_id for c in live if c.task.secret_id], for_update=True)
+            if (tx.list_webhooks() != plan.webhooks
+                    or any(tx.get_config(name) != config for name, config in plan.configs.items())):
+                plan = _Plan({}, {}, {}, [])  # a template, CA or webhook changed since: all again, inside
             rotated: set[str | None] = set()
             for claimed in live:
-                if claimed.task.secret_id in rotated:
+                secret_id = claimed.task.secret_id or ""
+                if secret_id in rotated:
                     tx.write_held()  # its second rotation reads what the first wrote
-                rotated.add(claimed.task.secret_id)
+                    plan.units.pop(secret_id, None)
+                rotated.add(secret_id)
+                unit = plan.units.get(secret_id)
+                if unit is not None and unit.task_id == claimed.task.id and tx.peek_prefetched(secret_id, take=True) == unit.reads:
+                    tx.replay(unit.writes)
+                    continue
                 try:
                     with tx.savepoint():
-                        _rotate(tx, core, claimed, now, prepared.get(claimed.task.secret_id or ""))
+                        _rotate(tx, core, claimed, now, plan.prepared.get(secret_id))
                 except tasks.StaleLease:
                     log.warning("task %s: lease lost to another worker; result discarded", claimed.task.id)
                 except CertkeeperError as exc:
@@ -106,18 +116,53 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
         _record_failure(core, claimed, exc, now)
 
 
-def _prepare(core: Core, batch: list[tasks.Claimed], now: datetime
-             ) -> tuple[dict[str, version_ops.Prepared], dict[str, Any]]:
-    """The batch's new versions made in a read-only snapshot, by secret id, and the
-    configurations they were made from."""
-    ids = [claimed.task.secret_id for claimed in batch if claimed.task.secret_id]
-    prepared = {}
-    with core.store.reader() as tx:
-        for secret in tx.get_secrets(ids).values():
-            made = version_ops.prepare_version(tx, core, SYSTEM, secret, now)
-            if made is not None:
-                prepared[secret.id] = made
-        return prepared, tx.configs_read()
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    task_id: str
+    reads: tuple[Any, ...]  # the secret, its stage labels, locks and versions, as the plan read them
+    writes: list[Any]  # the writes its rotation held
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    units: dict[str, _Unit]  # by secret id
+    prepared: dict[str, version_ops.Prepared]  # new versions made, for rotations that could not be planned whole
+    configs: dict[str, Any]  # the configurations read, by name
+    webhooks: list[Any]
+
+
+def _plan(core: Core, batch: list[tasks.Claimed], now: datetime) -> _Plan:
+    """Rotate the batch dry in a read-only snapshot: per secret, what it read and the writes it
+    held. One whose writes cannot all be held (an event a webhook wants needs its id) keeps its
+    new version's material; one that fails is left to the write transaction to fail."""
+    units: dict[str, _Unit] = {}
+    prepared: dict[str, version_ops.Prepared] = {}
+    with core.store.reader() as tx, tx.held_writes(dry=True):
+        hooks = tx.list_webhooks()
+        ids = list(dict.fromkeys(c.task.secret_id for c in batch if c.task.secret_id))
+        tx.prefetch_secrets(ids)
+        tx.hold_fences({claimed.task.id: claimed.fence for claimed in batch})  # checked by the write transaction
+        for claimed in batch:
+            secret_id = claimed.task.secret_id
+            reads = tx.peek_prefetched(secret_id) if secret_id else None
+            if reads is None or secret_id in units or secret_id in prepared:
+                continue
+            made = version_ops.prepare_version(tx, core, SYSTEM, reads[0], now)
+            if made is None:
+                continue
+            mark = tx.held_count()
+            try:
+                with tx.savepoint():
+                    _rotate(tx, core, claimed, now, made)
+            except CannotHold:
+                prepared[secret_id] = made
+                continue
+            except CertkeeperError:
+                continue
+            units[secret_id] = _Unit(claimed.task.id, reads, tx.held_since(mark))
+        if tx.list_webhooks() != hooks:  # changed while planning (PostgreSQL reads are not one snapshot)
+            return _Plan({}, prepared, tx.configs_read(), hooks)
+        return _Plan(units, prepared, tx.configs_read(), hooks)
 
 
 def _rotate(tx: Tx, core: Core, claimed: tasks.Claimed, now: datetime,

@@ -12,6 +12,10 @@ run (`settle`) unless they set different columns of an UPDATE.
 Savepoints inside the block mark how much is held; an exception undoes the writes held
 since the mark, and a database savepoint opens only if something had to run inside it.
 So a unit of the batch (one rotation) still fails alone.
+
+A dry block (in a read-only snapshot) never writes: what it holds is taken out per unit
+(`since`) to be replayed in a write transaction that has checked the unit's reads still
+hold, and anything that would have to run raises `CannotHold`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ ORDER = ("version_insert", "stage_delete", "stage_update", "stage_insert", "payl
          "secret_update", "task_insert", "task_update", "event_insert", "audit_insert")
 _RANK = {kind: i for i, kind in enumerate(ORDER)}
 _UPDATES = frozenset({"stage_update", "payload_erase", "secret_update", "task_update"})
+
+
+class CannotHold(Exception):
+    """A dry held block met a write that would have to run now (or a read of its own writes)."""
 
 
 @dataclass(slots=True)
@@ -47,6 +55,7 @@ class _Mark:
 @dataclass(slots=True)
 class HeldWrites:
     conn: Connection
+    dry: bool = False
     held: list[_Held] = field(default_factory=list)
     marks: list[_Mark] = field(default_factory=list)
     rows: dict[tuple[Any, ...], list[_Held]] = field(default_factory=dict)  # held writes by the row they change
@@ -64,6 +73,10 @@ class HeldWrites:
     def settle(self) -> None:
         """Run everything held now, in order; writes held inside an open savepoint run inside
         its database savepoint (opened here), so undoing the savepoint still undoes them."""
+        if self.dry:
+            if self.held:
+                raise CannotHold("a dry held block must not write")
+            return
         done = 0
         for mark in self.marks:
             if mark.nested is None:
@@ -97,6 +110,14 @@ class HeldWrites:
         finally:
             self.marks.pop()
 
+    def since(self, mark: int) -> list[_Held]:
+        """The writes held from index ``mark`` on (a dry block's unit, to replay elsewhere)."""
+        return list(self.held[mark:])
+
+    def replay(self, writes: list[_Held]) -> None:
+        for w in writes:
+            self.add(w.kind, w.statement, w.params, w.row)
+
     def _run(self, writes: list[_Held]) -> None:
         groups: dict[tuple[int, int, tuple[str, ...]], list[dict[str, Any]]] = {}
         statements: dict[int, Any] = {}
@@ -121,11 +142,16 @@ class WatchedConnection:
         self._conn, self._held = conn, held
 
     def execute(self, statement: Any, parameters: Any = None) -> Any:
-        if getattr(statement, "is_dml", False) and self._held.held:
-            self._held.settle()
+        if getattr(statement, "is_dml", False):
+            if self._held.dry:
+                raise CannotHold("a dry held block must not write")
+            if self._held.held:
+                self._held.settle()
         return self._conn.execute(statement, parameters)
 
     def begin_nested(self) -> Any:
+        if self._held.dry:
+            raise CannotHold("a dry held block must not write")
         self._held.settle()
         return self._conn.begin_nested()
 

@@ -8,17 +8,19 @@ and secret state commits whole or not at all.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from lifecycle.errors import Conflict, InvalidInput, LifecycleError, StoreUnavailable
 from lifecycle.store.doorbell import Doorbell
-from lifecycle.store.engine import make_engine
+from lifecycle.store.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from lifecycle.store.tx_pki import PkiTx
 from lifecycle.store.tx_secrets import SORTABLE, SecretQuery, SecretsTx
 from lifecycle.store.tx_work import WorkTx
+from lifecycle.store.writer_gate import WriterGate
 
 __all__ = ["SORTABLE", "SecretQuery", "SqlStore", "Tx"]
 
@@ -45,6 +47,9 @@ class SqlStore:
         self.engine = engine
         self.backend = engine.dialect.name
         self.task_bell = Doorbell()  # rung after a commit that queued a task
+        database = engine.url.database
+        self._gate = (WriterGate(Path(database), SQLITE_BUSY_TIMEOUT_MS / 1000)
+                      if self.backend == "sqlite" and database and database != ":memory:" else None)
 
     @classmethod
     def from_url(cls, url: str) -> SqlStore:
@@ -52,7 +57,18 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        """A write transaction: everything inside commits together or not at all."""
+        """A write transaction: everything inside commits together or not at all. On SQLite it
+        first takes the writers' turn (lifecycle/store/writer_gate.py)."""
+        with ExitStack() as turn:
+            if self._gate is not None:
+                turn.enter_context(self._gate.turn())
+            with self._write_transaction() as tx:
+                yield tx
+        if tx.queued_tasks:
+            self.task_bell.ring()
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[Tx]:
         try:
             conn = self.engine.connect()
         except OperationalError as exc:
@@ -66,8 +82,6 @@ class SqlStore:
                     yield tx
             except DBAPIError as exc:
                 raise _translate(exc) from None
-        if tx.queued_tasks:
-            self.task_bell.ring()
 
     @contextmanager
     def reader(self) -> Iterator[Tx]:
@@ -93,5 +107,7 @@ class SqlStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._gate is not None:
+            self._gate.close()
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from lifecycle.errors import Conflict
-from lifecycle.store.held import HeldWrites, WatchedConnection
+from lifecycle.store.held import HeldWrites, WatchedConnection, _Held
 
 R = TypeVar("R")
 
@@ -54,29 +54,60 @@ class TxBase:
         self._held: HeldWrites | None = None  # inside held_writes()
         self._fences: dict[str, int] = {}  # task id -> fence this transaction holds the row at
         self._prefetched: dict[tuple[str, str], Any] = {}  # (what, secret id) -> rows read ahead, used once
+        self._config_reads: dict[str, Any] = {}  # configuration name -> as first read from the database
 
     @contextmanager
-    def held_writes(self) -> Iterator[None]:
+    def held_writes(self, *, dry: bool = False) -> Iterator[None]:
         """Hold back the writes of a batch of independent per-secret changes and run them as
         one executemany per kind when the block ends (see lifecycle/store/held.py).
 
         Reads inside the block do not see the held writes: use it where each unit of the
         batch reads its secret's rows before changing them, and no unit reads what another
         changes. Rows read ahead (`prefetch_secrets`) and fences held (`hold_fences`) last
-        until the block ends. Nested blocks are part of the outer one."""
+        until the block ends. Nested blocks are part of the outer one.
+
+        ``dry`` (in a reader): nothing is written; `held_since` takes out what a unit held,
+        for `replay` in a write transaction, and a write that cannot be held raises CannotHold."""
         if self._held is not None:
             yield
             return
         conn = self._c
-        self._held = HeldWrites(conn)
+        self._held = HeldWrites(conn, dry=dry)
         self._c = WatchedConnection(conn, self._held)  # type: ignore[assignment]
         try:
             yield
-            self._held.settle()
+            if not dry:
+                self._held.settle()
         finally:
             self._c, self._held = conn, None
             self._fences.clear()
             self._prefetched.clear()
+
+    def held_count(self) -> int:
+        return len(self._held.held) if self._held is not None else 0
+
+    def held_since(self, mark: int) -> list[_Held]:
+        """What a dry held block's unit held since ``held_count()`` was ``mark``."""
+        assert self._held is not None
+        return self._held.since(mark)
+
+    def replay(self, writes: list[_Held]) -> None:
+        """Hold, in this held_writes() block, writes a dry block planned from reads that the
+        caller has checked still hold."""
+        assert self._held is not None and not self._held.dry
+        self._held.replay(writes)
+        for w in writes:
+            if w.kind in ("task_insert", "task_update") and w.params.get("status") == "queued":
+                self.queued_tasks = True
+
+    def peek_prefetched(self, secret_id: str, *, take: bool = False) -> tuple[Any, ...] | None:
+        """What prefetch_secrets read of a secret and is still unused: (secret, stage labels,
+        locks, versions), or None; ``take`` uses it up (later reads ask the database)."""
+        keys = [("secret", secret_id), ("stages", secret_id), ("locks", secret_id), ("versions", secret_id)]
+        if not all(k in self._prefetched for k in keys):
+            return None
+        secret, stages, locks, versions = (self._prefetched.pop(k) if take else self._prefetched[k] for k in keys)
+        return secret[0], dict(stages), list(locks), list(versions)
 
     def write_held(self) -> None:
         """Run what held_writes() holds now (reads after this see it)."""

@@ -31,11 +31,12 @@ class PkiTx(TxBase):
         if key not in self._memo:
             row = self._c.execute(_GET_CONFIG, {"name": name}).first()
             self._memo[key] = _record(ConfigRecord, row) if row else None
+            self._config_reads.setdefault(name, self._memo[key])
         return self._memo[key]  # type: ignore[no-any-return]
 
     def configs_read(self) -> dict[str, ConfigRecord | None]:
-        """The configurations this transaction has read (by get_config), as it read them."""
-        return {key[1]: config for key, config in self._memo.items() if isinstance(key, tuple) and key[0] == "config"}
+        """The configurations this transaction has read (by get_config), as it first read them."""
+        return dict(self._config_reads)
 
     def list_configs(
         self, *, types: Sequence[str] | None = None, search: str | None = None, offset: int = 0, limit: int | None = None

@@ -201,6 +201,19 @@ def test_rotation_certificates_are_signed_while_the_database_takes_other_writes(
     assert [len(_versions(core, i)) for i in ids] == [2, 2, 2]
 
 
+def _after_planning(monkeypatch: pytest.MonkeyPatch, change) -> None:  # type: ignore[no-untyped-def]
+    """Run ``change`` between a batch's dry run and its write transaction."""
+    real = scheduler._plan
+
+    def plan_then_change(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made = real(*args, **kwargs)
+        assert made.units  # planned whole, under the state before the change
+        change()
+        return made
+
+    monkeypatch.setattr(scheduler, "_plan", plan_then_change)
+
+
 def test_a_template_changed_while_a_batch_was_signed_is_applied_to_it(
         core: Core, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     """Certificates signed ahead are used only if nothing they came from changed since."""
@@ -211,15 +224,7 @@ def test_a_template_changed_while_a_batch_was_signed_is_applied_to_it(
 
     _private_pki(core)
     ids = [_certificate(core, f"svc-{i}").secret.id for i in range(2)]
-    real = scheduler._prepare
-
-    def then_change_the_template(*args, **kwargs):  # type: ignore[no-untyped-def]
-        made = real(*args, **kwargs)
-        assert len(made[0]) == 2  # both signed ahead, under the old template
-        update_configuration(core, SYSTEM, "web", {"organization": ["Changed Meanwhile"]})
-        return made
-
-    monkeypatch.setattr(scheduler, "_prepare", then_change_the_template)
+    _after_planning(monkeypatch, lambda: update_configuration(core, SYSTEM, "web", {"organization": ["Changed Meanwhile"]}))
     clock.advance(days=7, seconds=1)
     scheduler.tick(core)
     assert workers.run_due(core, scheduler.HANDLERS) == 2
@@ -228,3 +233,33 @@ def test_a_template_changed_while_a_batch_was_signed_is_applied_to_it(
         cert = x509.load_pem_x509_certificate(pem.encode())
         assert [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)] == ["Changed Meanwhile"]
         assert len(_versions(core, secret_id)) == 2
+
+
+def test_a_lock_taken_while_a_batch_was_planned_refuses_that_rotation_alone(
+        core: Core, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    _private_pki(core)
+    ids = [_certificate(core, f"svc-{i}", interval=1).secret.id for i in range(3)]
+    clock.advance(days=1, seconds=1)
+    scheduler.tick(core)
+    assert workers.run_due(core, scheduler.HANDLERS) == 3  # v2 of each: each has a previous now
+    _after_planning(monkeypatch, lambda: create_locks(core, SYSTEM, ids[1], "previous", [LockRequest("app")], None))
+    clock.advance(days=1, seconds=1)
+    scheduler.tick(core)
+    assert workers.run_due(core, scheduler.HANDLERS) == 3
+    assert [len(_versions(core, i)) for i in ids] == [3, 2, 3]
+    assert _meta(core, ids[1]).attributes["rotation_error"]["code"] == "Locked"
+
+
+def test_rotations_with_a_webhook_registered_queue_a_delivery_each(core: Core, clock: FakeClock) -> None:
+    """An event a webhook wants needs its id for the delivery: those rotations are not
+    planned whole, and still land with their deliveries."""
+    from lifecycle import webhooks
+
+    _private_pki(core)
+    ids = [_certificate(core, f"svc-{i}").secret.id for i in range(3)]
+    hook = webhooks.register(core, SYSTEM, "http://127.0.0.1:9/hook", ["secret_rotated"], None, allow_private=True).webhook
+    clock.advance(days=7, seconds=1)
+    scheduler.tick(core)
+    assert workers.run_due(core, scheduler.HANDLERS) == 3
+    assert [len(_versions(core, i)) for i in ids] == [2, 2, 2]
+    assert len(webhooks.deliveries(core, hook.id)) == 3
