@@ -39,7 +39,9 @@ class CannotHold(Exception):
 
 
 @dataclass(slots=True)
-class _Held:
+class HeldWrite:
+    """One write held back: its kind (ORDER), statement, parameters and the row it changes."""
+
     kind: str
     statement: Any
     params: dict[str, Any]
@@ -56,9 +58,9 @@ class _Mark:
 class HeldWrites:
     conn: Connection
     dry: bool = False
-    held: list[_Held] = field(default_factory=list)
+    held: list[HeldWrite] = field(default_factory=list)
     marks: list[_Mark] = field(default_factory=list)
-    rows: dict[tuple[Any, ...], list[_Held]] = field(default_factory=dict)  # held writes by the row they change
+    rows: dict[tuple[Any, ...], list[HeldWrite]] = field(default_factory=dict)  # held writes by the row they change
 
     def add(self, kind: str, statement: Any, params: dict[str, Any], row: tuple[Any, ...]) -> None:
         for other in self.rows.get(row, ()):
@@ -66,7 +68,7 @@ class HeldWrites:
                     and _disjoint(other.params, params)):
                 self.settle()  # the earlier write to this row runs first
                 break
-        w = _Held(kind, statement, params, row)
+        w = HeldWrite(kind, statement, params, row)
         self.held.append(w)
         self.rows.setdefault(row, []).append(w)
 
@@ -110,15 +112,15 @@ class HeldWrites:
         finally:
             self.marks.pop()
 
-    def since(self, mark: int) -> list[_Held]:
+    def since(self, mark: int) -> list[HeldWrite]:
         """The writes held from index ``mark`` on (a dry block's unit, to replay elsewhere)."""
         return list(self.held[mark:])
 
-    def replay(self, writes: list[_Held]) -> None:
+    def replay(self, writes: list[HeldWrite]) -> None:
         for w in writes:
             self.add(w.kind, w.statement, w.params, w.row)
 
-    def _run(self, writes: list[_Held]) -> None:
+    def _run(self, writes: list[HeldWrite]) -> None:
         groups: dict[tuple[int, int, tuple[str, ...]], list[dict[str, Any]]] = {}
         statements: dict[int, Any] = {}
         for w in sorted(writes, key=lambda w: _RANK[w.kind]):  # stable: the batch's order within a kind

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from lifecycle.errors import Conflict
-from lifecycle.store.held import HeldWrites, WatchedConnection, _Held
+from lifecycle.store.held import HeldWrite, HeldWrites, WatchedConnection
 
 R = TypeVar("R")
 
@@ -86,12 +86,12 @@ class TxBase:
     def held_count(self) -> int:
         return len(self._held.held) if self._held is not None else 0
 
-    def held_since(self, mark: int) -> list[_Held]:
+    def held_since(self, mark: int) -> list[HeldWrite]:
         """What a dry held block's unit held since ``held_count()`` was ``mark``."""
         assert self._held is not None
         return self._held.since(mark)
 
-    def replay(self, writes: list[_Held]) -> None:
+    def replay(self, writes: list[HeldWrite]) -> None:
         """Hold, in this held_writes() block, writes a dry block planned from reads that the
         caller has checked still hold."""
         assert self._held is not None and not self._held.dry
