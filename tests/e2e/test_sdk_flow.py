@@ -24,18 +24,15 @@ from ibm_cloud_sdk_core import ApiException, DetailedResponse
 from ibm_cloud_sdk_core.authenticators import BearerTokenAuthenticator
 from ibm_secrets_manager_sdk.secrets_manager_v2 import (
     ArbitrarySecret,
-    ArbitrarySecretMetadata,
     ArbitrarySecretMetadataPatch,
     ArbitrarySecretPrototype,
     ArbitrarySecretVersion,
-    ArbitrarySecretVersionMetadata,
     ArbitrarySecretVersionPrototype,
     KVSecret,
     KVSecretMetadata,
     KVSecretMetadataPatch,
     KVSecretPrototype,
     KVSecretVersion,
-    KVSecretVersionMetadata,
     KVSecretVersionPrototype,
     PasswordGenerationPolicy,
     PasswordGenerationPolicyPatch,
@@ -64,7 +61,6 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
     UsernamePasswordSecretMetadataPatch,
     UsernamePasswordSecretPrototype,
     UsernamePasswordSecretVersion,
-    UsernamePasswordSecretVersionMetadata,
     UsernamePasswordSecretVersionPrototype,
 )
 

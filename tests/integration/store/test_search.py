@@ -17,7 +17,6 @@ from lifecycle.store import schema as t
 from lifecycle.store.engine import make_engine
 from lifecycle.store.migrate import alembic_config
 
-_secret = secret_record
 
 
 def _found(store: SqlStore, term: str, **query: Any) -> tuple[list[str], int]:
@@ -29,10 +28,10 @@ def _found(store: SqlStore, term: str, **query: Any) -> tuple[list[str], int]:
 @pytest.fixture
 def stocked(store: SqlStore) -> SqlStore:
     with store.transaction() as tx:
-        tx.insert_secret(_secret(1, name="billing-DB-password", description="Primary Postgres", labels=["prod", "Team-A"]))
-        tx.insert_secret(_secret(2, name="billing-api-key", secret_type="arbitrary", labels=["staging"]))
-        tx.insert_secret(_secret(3, name="search_100%_literal", description='says "hi"\nsecond line'))
-        tx.insert_secret(_secret(4, name="web-tls", secret_type="private_cert", labels=["prod"]))
+        tx.insert_secret(secret_record(1, name="billing-DB-password", description="Primary Postgres", labels=["prod", "Team-A"]))
+        tx.insert_secret(secret_record(2, name="billing-api-key", secret_type="arbitrary", labels=["staging"]))
+        tx.insert_secret(secret_record(3, name="search_100%_literal", description='says "hi"\nsecond line'))
+        tx.insert_secret(secret_record(4, name="web-tls", secret_type="private_cert", labels=["prod"]))
     return store
 
 
@@ -63,7 +62,7 @@ def test_search_combines_with_type_label_and_group_filters(stocked: SqlStore) ->
 
 
 def test_search_follows_renames_relabels_and_deletes(stocked: SqlStore) -> None:
-    first = _secret(1).id
+    first = secret_record(1).id
     with stocked.transaction() as tx:
         tx.update_secret(first, name="payroll-db", labels=["finance"], description=None)
     assert _found(stocked, "billing") == (["billing-api-key"], 1)
@@ -85,7 +84,7 @@ def test_total_count_follows_inserts_deletes_and_filters(stocked: SqlStore) -> N
     assert total(groups=["default"], secret_types=["kv", "private_cert"]) == 3
     assert total(groups=["other"]) == 0
     with stocked.transaction() as tx:
-        tx.delete_secret(_secret(2).id)
+        tx.delete_secret(secret_record(2).id)
         tx.delete_secret("no-such-secret")
     assert (total(), total(secret_types=["arbitrary"])) == (3, 0)
 
@@ -93,7 +92,7 @@ def test_total_count_follows_inserts_deletes_and_filters(stocked: SqlStore) -> N
 def test_a_rolled_back_insert_leaves_count_and_search_as_they_were(stocked: SqlStore) -> None:
     with pytest.raises(RuntimeError):
         with stocked.transaction() as tx:
-            tx.insert_secret(_secret(9, name="ghost-secret"))
+            tx.insert_secret(secret_record(9, name="ghost-secret"))
             raise RuntimeError("crash mid-transaction")
     assert _found(stocked, "ghost") == ([], 0)
     with stocked.reader() as tx:
@@ -120,7 +119,7 @@ def test_migration_0005_indexes_and_counts_secrets_stored_before_it(database_url
     engine = make_engine(database_url)
     try:
         command.upgrade(alembic_config(engine), "0004")
-        old = _secret(7, name="legacy-Ledger", description="kept from 0004", labels=["audit"])
+        old = secret_record(7, name="legacy-Ledger", description="kept from 0004", labels=["audit"])
         with engine.begin() as conn:
             conn.execute(insert(t.secrets), {c.name: getattr(old, c.name) for c in t.secrets.columns})
             conn.execute(insert(t.secret_labels), {"secret_id": old.id, "label": "audit"})
@@ -148,13 +147,13 @@ def test_concurrent_creates_in_one_group_do_not_wait_for_one_another(require_pos
         try:
             upgrade(store.engine)
             with store.transaction() as tx:  # both shards' rows exist, as after any earlier creates
-                tx.insert_secret(_secret(1))
-                tx.insert_secret(_secret(2))
+                tx.insert_secret(secret_record(1))
+                tx.insert_secret(secret_record(2))
             with store.transaction() as first:
-                first.insert_secret(_secret(11))
+                first.insert_secret(secret_record(11))
                 with store.transaction() as second:
                     second._c.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
-                    second.insert_secret(_secret(12))
+                    second.insert_secret(secret_record(12))
             with store.reader() as tx:
                 assert tx.list_secrets(SecretQuery(limit=1))[1] == 4
         finally:

@@ -16,26 +16,25 @@ from lifecycle.records import GroupRecord, WebhookRecord
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import SecretQuery, SqlStore
 
-_secret = secret_record
 
 
 def test_a_failed_transaction_leaves_nothing_behind(store: SqlStore) -> None:
     with pytest.raises(RuntimeError):
         with store.transaction() as tx:
-            tx.insert_secret(_secret(1, labels=["a1"]))
+            tx.insert_secret(secret_record(1, labels=["a1"]))
             raise RuntimeError("crash mid-transaction")
     with store.reader() as tx:
-        assert tx.get_secret(_secret(1).id) is None
+        assert tx.get_secret(secret_record(1).id) is None
         assert tx.list_secrets(SecretQuery(labels=["a1"]))[1] == 0
 
 
 def test_name_is_unique_per_group_and_type(store: SqlStore) -> None:
     with store.transaction() as tx:
-        tx.insert_secret(_secret(1, name="same"))
-        tx.insert_secret(_secret(2, name="same", secret_type="arbitrary"))
+        tx.insert_secret(secret_record(1, name="same"))
+        tx.insert_secret(secret_record(2, name="same", secret_type="arbitrary"))
     with pytest.raises(Conflict, match="already exists"):
         with store.transaction() as tx:
-            tx.insert_secret(_secret(3, name="same"))
+            tx.insert_secret(secret_record(3, name="same"))
 
 
 def test_group_name_is_unique(store: SqlStore) -> None:
@@ -49,16 +48,16 @@ def test_group_name_is_unique(store: SqlStore) -> None:
 def test_timestamps_come_back_as_the_same_utc_instant(store: SqlStore) -> None:
     when = datetime(2031, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
     with store.transaction() as tx:
-        tx.insert_secret(_secret(1, expiration_date=when))
+        tx.insert_secret(secret_record(1, expiration_date=when))
     with store.reader() as tx:
-        got = tx.get_secret(_secret(1).id)
+        got = tx.get_secret(secret_record(1).id)
     assert got is not None and got.expiration_date == when and got.expiration_date.tzinfo is not None
 
 
 def test_list_pages_are_stable_and_total_counts_all_matches(store: SqlStore) -> None:
     with store.transaction() as tx:
         for i in range(25):
-            tx.insert_secret(_secret(i, labels=["even"] if i % 2 == 0 else ["odd"]))
+            tx.insert_secret(secret_record(i, labels=["even"] if i % 2 == 0 else ["odd"]))
     seen = []
     for offset in (0, 10, 20):
         with store.reader() as tx:
@@ -72,8 +71,8 @@ def test_list_pages_are_stable_and_total_counts_all_matches(store: SqlStore) -> 
 
 def test_search_treats_like_wildcards_literally(store: SqlStore) -> None:
     with store.transaction() as tx:
-        tx.insert_secret(_secret(1, name="a_b"))
-        tx.insert_secret(_secret(2, name="axb"))
+        tx.insert_secret(secret_record(1, name="a_b"))
+        tx.insert_secret(secret_record(2, name="axb"))
     with store.reader() as tx:
         rows, _ = tx.list_secrets(SecretQuery(search="a_b"))
     assert [r.name for r in rows] == ["a_b"]
