@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from fixtures.databases import postgres_schema
 from fixtures.live_server import free_port
+from fixtures.private_pki import TEMPLATE, make_private_pki
 from lifecycle import secrets
 from lifecycle.bootstrap import open_data_dir
 from lifecycle.core import SYSTEM, Core
@@ -86,6 +87,24 @@ def test_four_worker_processes_rotate_a_thousand_secrets_exactly_once(pg_core, t
     assert _rotations_done(core) == 1000
     k = t.tasks.c
     assert _count(core, select(func.count()).select_from(t.tasks).where(k.status != "succeeded")) == 0
+
+
+def test_two_worker_processes_rotate_private_certificates_exactly_once(pg_core, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Private certificates take the planned path (rotated dry, then replayed) under real
+    concurrency: two processes, each with its scheduler, on one database."""
+    core, url = pg_core
+    make_private_pki(core)
+    ids = [secrets.create_secret(core, SYSTEM, SecretDraft("private_cert", f"cert-{i:03}", fields={
+        "certificate_template": TEMPLATE, "common_name": f"c{i}.example.test", "ttl": "720h", "rotation": POLICY,
+    })).secret.id for i in range(300)]
+    with _workers(tmp_path, url, 2):
+        _wait_for(lambda: _rotations_done(core) >= 300, "300 certificate rotations to succeed")
+    v = t.secret_versions.c
+    with core.store.engine.connect() as conn:
+        counts = dict(conn.execute(select(v.secret_id, func.count()).group_by(v.secret_id)).all())
+    assert {counts[i] for i in ids} == {2}  # none missed, none rotated twice
+    serials = {secrets.get_secret(core, SYSTEM, i, with_payload=False).secret.attributes["serial_number"] for i in ids}
+    assert len(serials) == 300
 
 
 def test_worker_killed_mid_rotation_loses_nothing(pg_core, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from fixtures.clock import FakeClock
+from fixtures.private_pki import make_private_pki
 from lifecycle import scheduler, secrets, workers
 from lifecycle.core import SYSTEM, Core
 from lifecycle.locks import LockRequest, create_locks, delete_locks
@@ -93,21 +94,6 @@ def test_expired_secrets_become_deactivated(core: Core, clock: FakeClock) -> Non
     assert _meta(core, view.secret.id).state == 3
 
 
-def _private_pki(core: Core) -> None:
-    """Root, intermediate and a template 'web' for *.example.test (EC P-256)."""
-    from lifecycle.configurations import create_configuration, run_action
-
-    create_configuration(core, SYSTEM, "private_cert_configuration_root_ca", "root",
-                         {"common_name": "Root", "max_ttl": "87600h", "key_type": "ec", "key_bits": 256})
-    create_configuration(core, SYSTEM, "private_cert_configuration_intermediate_ca", "inter",
-                         {"common_name": "Inter", "max_ttl": "43800h", "issuer": "root", "key_type": "ec", "key_bits": 256})
-    run_action(core, SYSTEM, "root", {"action_type": "private_cert_configuration_action_sign_intermediate",
-                                      "intermediate_certificate_authority": "inter"})
-    create_configuration(core, SYSTEM, "private_cert_configuration_template", "web",
-                         {"certificate_authority": "inter", "allowed_domains": ["example.test"], "allow_subdomains": True,
-                          "key_type": "ec", "key_bits": 256, "max_ttl": "2160h"})
-
-
 def _certificate(core: Core, name: str, ttl: str = "720h", interval: int = 7):  # type: ignore[no-untyped-def]
     return secrets.create_secret(core, SYSTEM, SecretDraft("private_cert", name, fields={
         "certificate_template": "web", "common_name": f"{name}.example.test", "ttl": ttl,
@@ -115,7 +101,7 @@ def _certificate(core: Core, name: str, ttl: str = "720h", interval: int = 7):  
 
 
 def test_private_certificate_rotates_on_schedule_with_new_serials(core: Core, clock: FakeClock) -> None:
-    _private_pki(core)
+    make_private_pki(core)
     view = secrets.create_secret(core, SYSTEM, SecretDraft("private_cert", "svc-cert", fields={
         "certificate_template": "web", "common_name": "svc.example.test", "ttl": "720h",
         "rotation": {"auto_rotate": True, "interval": 7, "unit": "day"}}))
@@ -175,7 +161,7 @@ def test_rotation_certificates_are_signed_while_the_database_takes_other_writes(
 
     from lifecycle.types import private_cert
 
-    _private_pki(core)
+    make_private_pki(core)
     ids = [_certificate(core, f"svc-{i}").secret.id for i in range(3)]
     path = core.store.engine.url.database
     writable: list[bool] = []
@@ -222,7 +208,7 @@ def test_a_template_changed_while_a_batch_was_signed_is_applied_to_it(
 
     from lifecycle.configurations import update_configuration
 
-    _private_pki(core)
+    make_private_pki(core)
     ids = [_certificate(core, f"svc-{i}").secret.id for i in range(2)]
     _after_planning(monkeypatch, lambda: update_configuration(core, SYSTEM, "web", {"organization": ["Changed Meanwhile"]}))
     clock.advance(days=7, seconds=1)
@@ -237,7 +223,7 @@ def test_a_template_changed_while_a_batch_was_signed_is_applied_to_it(
 
 def test_a_lock_taken_while_a_batch_was_planned_refuses_that_rotation_alone(
         core: Core, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    _private_pki(core)
+    make_private_pki(core)
     ids = [_certificate(core, f"svc-{i}", interval=1).secret.id for i in range(3)]
     clock.advance(days=1, seconds=1)
     scheduler.tick(core)
@@ -255,7 +241,7 @@ def test_rotations_with_a_webhook_registered_queue_a_delivery_each(core: Core, c
     planned whole, and still land with their deliveries."""
     from lifecycle import webhooks
 
-    _private_pki(core)
+    make_private_pki(core)
     ids = [_certificate(core, f"svc-{i}").secret.id for i in range(3)]
     hook = webhooks.register(core, SYSTEM, "http://127.0.0.1:9/hook", ["secret_rotated"], None, allow_private=True).webhook
     clock.advance(days=7, seconds=1)
