@@ -161,7 +161,7 @@ def _plan(core: Core, batch: list[tasks.Claimed], now: datetime) -> _Plan:
                 continue
             units[secret_id] = _Unit(claimed.task.id, reads, tx.held_since(mark))
         if tx.list_webhooks() != hooks:  # changed while planning (PostgreSQL reads are not one snapshot)
-            return _Plan({}, prepared, tx.configs_read(), hooks)
+            units = {}
         return _Plan(units, prepared, tx.configs_read(), hooks)
 
 

@@ -44,7 +44,7 @@ class HeldWrite:
 
     kind: str
     statement: Any
-    params: dict[str, Any]
+    params: dict[str, Any] = field(repr=False)  # sealed payloads and wrapped keys among them
     row: tuple[Any, ...]  # (table, identity): what the write changes
 
 

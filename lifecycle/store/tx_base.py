@@ -100,15 +100,6 @@ class TxBase:
             if w.kind in ("task_insert", "task_update") and w.params.get("status") == "queued":
                 self.queued_tasks = True
 
-    def peek_prefetched(self, secret_id: str, *, take: bool = False) -> tuple[Any, ...] | None:
-        """What prefetch_secrets read of a secret and is still unused: (secret, stage labels,
-        locks, versions), or None; ``take`` uses it up (later reads ask the database)."""
-        keys = [("secret", secret_id), ("stages", secret_id), ("locks", secret_id), ("versions", secret_id)]
-        if not all(k in self._prefetched for k in keys):
-            return None
-        secret, stages, locks, versions = (self._prefetched.pop(k) if take else self._prefetched[k] for k in keys)
-        return secret[0], dict(stages), list(locks), list(versions)
-
     def write_held(self) -> None:
         """Run what held_writes() holds now (reads after this see it)."""
         if self._held is not None:

@@ -51,8 +51,8 @@ _GET_SECRET_FOR_UPDATE = _GET_SECRET.with_for_update()
 _UPDATE_SECRET = update(t.secrets).where(t.secrets.c.id == bindparam("row_id"))
 _INSERT_SEARCH = insert(t.secret_search)
 _UPDATE_SEARCH = update(t.secret_search).where(t.secret_search.c.secret_id == bindparam("row_id"))
-_SEARCH_FIELDS = select(t.secrets.c.id, t.secrets.c.name, t.secrets.c.description, t.secrets.c.secret_type,
-                        t.secrets.c.labels).where(t.secrets.c.id == bindparam("id"))
+_UPDATE_SECRET_SEARCHED = _UPDATE_SECRET.returning(t.secrets.c.id, t.secrets.c.name, t.secrets.c.description,
+                                                    t.secrets.c.secret_type, t.secrets.c.labels)
 _COUNT_DELTA = (update(t.secret_counts).values(n=t.secret_counts.c.n + bindparam("delta"))
                 .where(t.secret_counts.c.secret_group_id == bindparam("group"),
                        t.secret_counts.c.secret_type == bindparam("type"), t.secret_counts.c.shard == bindparam("in_shard")))
@@ -163,11 +163,6 @@ class SecretsTx(TxBase):
         row = self._c.execute(q, {"id": secret_id}).first()
         return _record(SecretRecord, row) if row else None
 
-    def get_secrets(self, secret_ids: Sequence[str]) -> dict[str, SecretRecord]:
-        """The secrets of these ids that exist, in one query."""
-        q = select(t.secrets).where(t.secrets.c.id.in_(sorted(set(secret_ids))))
-        return {row.id: _record(SecretRecord, row) for row in self._c.execute(q)}
-
     def prefetch_secrets(self, secret_ids: Sequence[str], *, for_update: bool = False) -> None:
         """Read ahead, in four queries, what changing each of these secrets reads first: the
         secret (locked on PostgreSQL with ``for_update``, in id order), its stage labels, locks
@@ -195,6 +190,15 @@ class SecretsTx(TxBase):
             self._prefetched[("stages", i)] = stages[i]
             self._prefetched[("locks", i)] = sorted(locks[i], key=lambda lock: (lock.created_at, lock.name))
             self._prefetched[("versions", i)] = versions[i]
+
+    def peek_prefetched(self, secret_id: str, *, take: bool = False) -> tuple[Any, ...] | None:
+        """What prefetch_secrets read of a secret and is still unused: (secret, stage labels,
+        locks, versions), or None; ``take`` uses it up (later reads ask the database)."""
+        keys = [("secret", secret_id), ("stages", secret_id), ("locks", secret_id), ("versions", secret_id)]
+        if not all(k in self._prefetched for k in keys):
+            return None
+        secret, stages, locks, versions = (self._prefetched.pop(k) if take else self._prefetched[k] for k in keys)
+        return secret[0], dict(stages), list(locks), list(versions)
 
     def find_secret(self, group_id: str, secret_type: str, name: str) -> SecretRecord | None:
         q = select(t.secrets).where(
@@ -248,18 +252,22 @@ class SecretsTx(TxBase):
 
     def update_secret(self, secret_id: str, **changes: Any) -> None:
         self._drop_prefetched("secret", secret_id)
-        if "labels" not in changes and _SEARCHED_FIELDS.isdisjoint(changes) and self._hold(
-                "secret_update", _UPDATE_SECRET, {"row_id": secret_id, **changes}, ("secrets", secret_id)):
+        searched = not _SEARCHED_FIELDS.isdisjoint(changes)  # labels among them
+        params = {"row_id": secret_id, **changes}
+        if not searched and self._hold("secret_update", _UPDATE_SECRET, params, ("secrets", secret_id)):
             return
+        row = None
         try:
-            self._c.execute(_UPDATE_SECRET, {"row_id": secret_id, **changes})
+            if searched:  # the row comes back as updated, to rebuild its search text
+                row = self._c.execute(_UPDATE_SECRET_SEARCHED, params).first()
+            else:
+                self._c.execute(_UPDATE_SECRET, params)
         except IntegrityError:
             raise Conflict(f"a secret named '{changes.get('name')}' already exists in this secret group", field="name") from None
         if "labels" in changes:
             self._c.execute(delete(t.secret_labels).where(t.secret_labels.c.secret_id == secret_id))
             self._write_labels(secret_id, changes["labels"])
-        if not _SEARCHED_FIELDS.isdisjoint(changes):
-            row = self._c.execute(_SEARCH_FIELDS, {"id": secret_id}).one()
+        if row is not None:
             self._c.execute(_UPDATE_SEARCH, {"row_id": secret_id, "search_text": search_text(*row)})
 
     def delete_secret(self, secret_id: str) -> None:

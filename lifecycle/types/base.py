@@ -33,7 +33,8 @@ class HandlerContext:
 
 @dataclass(frozen=True, slots=True)
 class Material:
-    data: dict[str, Any] | None  # sealed at rest, shown only with a payload; None: a task makes it later
+    # sealed at rest, shown only with a payload (never in a repr: it holds keys and passwords); None: a task makes it later
+    data: dict[str, Any] | None = field(repr=False)
     attributes: dict[str, Any] | None = None  # new secret attributes; None keeps the old ones
     version_attributes: dict[str, Any] = field(default_factory=dict)
     expiration_date: datetime | None = None  # set when the data carries its own expiry
