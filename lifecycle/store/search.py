@@ -6,14 +6,28 @@ type or one of its labels. Each secret's text lives in `secret_search`; terms of
 or more use its index for a few of their trigrams (PostgreSQL: pg_trgm GIN through `LIKE`;
 SQLite: the FTS5 trigram table through `MATCH`), then keep the rows holding the whole term.
 Shorter terms, which no trigram can narrow, scan that table.
+
+Which trigrams: an index reads one posting list per trigram asked, as long as the number of
+secrets holding it, so a trigram most secrets share ("app", "con") costs a read of nearly the
+whole index and narrows nothing. `TrigramSample` keeps how often each trigram occurs in a random
+sample of the stored texts (as a query planner keeps column statistics); `narrowing_trigrams`
+asks the rarest ones only. The sample steers cost, never the answer: every row is still tested
+for the whole term.
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import threading
+import time
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, column, exists, func, or_, select, text
+from sqlalchemy import Connection, Engine, Integer, bindparam, column, exists, func, or_, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from lifecycle.store import schema as t
 from lifecycle.store.tx_base import _escape_like
@@ -21,6 +35,18 @@ from lifecycle.store.tx_base import _escape_like
 MIN_INDEXED_TERM = 3  # a trigram index narrows only terms of at least one trigram
 SEPARATOR = "\n"  # between fields, so a term cannot match across two of them (terms with it scan)
 FTS_TABLE = "secret_search_fts"
+SAMPLE_SIZE = 1_000  # texts sampled; a trigram absent from them is held by few secrets (~1 in 1,000)
+SAMPLE_TTL = 300.0  # seconds a sample serves before a search has a new one taken
+GROWING_TTL = 10.0  # the same for a sample that read the whole (small, maybe growing) table
+# Reading one entry of a posting list (intersected with others) costs about this many times less
+# than fetching a row and testing it for the whole term (SQLite FTS5, measured at 1M secrets).
+ROW_COST = 30.0
+CORRELATION = 2.0  # trigrams of a term that share at most one character: found together this much more than by chance
+
+log = logging.getLogger("certkeeper.search")
+
+_SAMPLE_ROWS = select(t.secret_search.c.search_text).where(t.secret_search.c.id.in_(bindparam("ids", expanding=True)))
+_ID_RANGE = select(func.min(t.secret_search.c.id), func.max(t.secret_search.c.id))
 
 
 def search_text(secret_id: str, name: str, description: str | None, secret_type: str, labels: Iterable[str]) -> str:
@@ -28,7 +54,120 @@ def search_text(secret_id: str, name: str, description: str | None, secret_type:
     return SEPARATOR.join([secret_id, name, description or "", secret_type, *labels]).lower()
 
 
-def matching_ids(term: str, dialect: str) -> Any:
+def trigrams(text_: str) -> dict[str, int]:
+    """The distinct trigrams of a text, each with where it first occurs, in that order."""
+    found: dict[str, int] = {}
+    for i in range(len(text_) - MIN_INDEXED_TERM + 1):
+        found.setdefault(text_[i:i + MIN_INDEXED_TERM], i)
+    return found
+
+
+@dataclass(frozen=True)
+class Frequencies:
+    """In how many of ``sampled`` search texts each trigram occurs."""
+
+    counts: Counter[str]
+    sampled: int
+
+    def share(self, gram: str) -> float:
+        """Estimated share of secrets holding ``gram``; one absent from the sample gets half a sighting."""
+        return (self.counts.get(gram, 0) + 0.5) / (self.sampled + 1)
+
+
+def narrowing_trigrams(term: str, frequencies: Frequencies | None) -> list[str]:
+    """The trigrams of ``term`` to ask the index for: the rarest first, then each next rarest
+    while reading its posting list costs less than fetching and testing the rows it would spare.
+    Two trigrams sharing two characters ("536" and "368") come together about as often as the
+    rarer one alone, so one next to a chosen one is passed over; others narrow about as if
+    independent (within `CORRELATION` of it, measured on the scale benchmark's store). Without
+    a sample, the trigrams tiling the term."""
+    if frequencies is None or frequencies.sampled == 0:
+        return tiling_trigrams(term)
+    at = trigrams(term)
+    grams = sorted(at, key=frequencies.share)  # stable: ties keep the term's order
+    chosen, narrowed = [grams[0]], frequencies.share(grams[0])
+    for gram in grams[1:]:
+        share = frequencies.share(gram)
+        narrowing = min(1.0, CORRELATION * share)
+        if share >= ROW_COST * narrowed * (1 - narrowing):
+            break  # sorted: every later trigram is at least as common, so no better a bargain
+        if all(abs(at[gram] - at[other]) > 1 for other in chosen):
+            chosen.append(gram)
+            narrowed *= narrowing
+    return chosen
+
+
+class TrigramSample:
+    """Trigram frequencies of a random sample of `secret_search`, shared by a store's transactions.
+
+    A search never waits for a sample: a missing or stale one (older than ``ttl``; a sample of a
+    table smaller than ``size`` is taken again sooner, as the table is still growing) is taken
+    in the background on a connection of its own, and searches go on with the one they have
+    (or tile their terms, the first time). `take` samples synchronously on a given connection."""
+
+    def __init__(self, engine: Engine | None = None, size: int = SAMPLE_SIZE, ttl: float = SAMPLE_TTL,
+                 rng: random.Random | None = None) -> None:
+        self.size, self.ttl = size, ttl
+        self._engine = engine
+        self._rng = rng or random.Random()
+        self._taken: tuple[float, Frequencies | None] | None = None  # (when, what) of the last attempt
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def frequencies(self) -> Frequencies | None:
+        taken = self._taken
+        if taken is None or time.monotonic() - taken[0] >= self._ttl_of(taken[1]):
+            self._refresh_in_background()
+        return taken[1] if taken else None
+
+    def take(self, conn: Connection) -> Frequencies:
+        fresh = self._sample(conn)
+        self._taken = (time.monotonic(), fresh)
+        return fresh
+
+    def close(self) -> None:
+        """Wait for a sample being taken (its connection is the engine's)."""
+        with self._lock:
+            thread, self._engine = self._thread, None
+        if thread is not None:
+            thread.join(timeout=10)
+
+    def _ttl_of(self, frequencies: Frequencies | None) -> float:
+        return self.ttl if frequencies is not None and frequencies.sampled >= self.size else min(self.ttl, GROWING_TTL)
+
+    def _refresh_in_background(self) -> None:
+        with self._lock:
+            if self._engine is None or (self._thread is not None and self._thread.is_alive()):
+                return
+            self._thread = threading.Thread(target=self._refresh, args=(self._engine,), daemon=True,
+                                            name="certkeeper-search-sample")
+            self._thread.start()
+
+    def _refresh(self, engine: Engine) -> None:
+        try:
+            with engine.connect() as conn:
+                self.take(conn)
+        except SQLAlchemyError as exc:  # no sample: searches tile their terms, as before one was taken
+            previous = self._taken[1] if self._taken else None
+            self._taken = (time.monotonic(), previous)
+            log.warning("search: sampling trigram frequencies failed (%s); trying again in %.0f s",
+                           type(exc).__name__, self._ttl_of(previous))
+
+    def _sample(self, conn: Connection) -> Frequencies:
+        low, high = conn.execute(_ID_RANGE).one()
+        if low is None:
+            return Frequencies(Counter(), 0)
+        span = range(low, high + 1)
+        ids = list(span) if len(span) <= self.size else self._rng.sample(span, self.size)
+        counts: Counter[str] = Counter()
+        sampled = 0
+        for (text_,) in conn.execute(_SAMPLE_ROWS, {"ids": ids}):
+            counts.update(trigrams(text_).keys())
+            sampled += 1
+        return Frequencies(counts, sampled)
+
+
+def matching_ids(term: str, dialect: str, frequencies: Frequencies | None = None) -> Any:
     """A subquery of the ids of secrets matching ``term``; use as ``secrets.id.in_(...)``."""
     term = term.lower()
     s = t.secret_search.c
@@ -36,9 +175,9 @@ def matching_ids(term: str, dialect: str) -> Any:
         return _per_field(term)
     if len(term) < MIN_INDEXED_TERM:
         return select(s.secret_id).where(s.search_text.like(f"%{_escape_like(term)}%", escape="\\"))
-    # The index narrows by a few trigrams of the term (tiling_trigrams); a test the index cannot
-    # serve (strpos, instr) then keeps exactly the rows holding the whole term.
-    grams = tiling_trigrams(term)
+    # The index narrows by a few trigrams of the term; a test the index cannot serve (strpos,
+    # instr) then keeps exactly the rows holding the whole term.
+    grams = narrowing_trigrams(term, frequencies)
     if dialect == "sqlite":
         fts = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)  # quoted: no FTS5 operators
         rowids = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q").bindparams(q=fts)
@@ -49,10 +188,8 @@ def matching_ids(term: str, dialect: str) -> Any:
 
 
 def tiling_trigrams(term: str) -> list[str]:
-    """The trigrams that tile term without overlap, plus its last one. Every row holding term holds
-    them all; a trigram index reads one posting list per trigram asked, and a trigram common to
-    most secrets has a list as long as the table, so asking a third of them reads a third as much
-    as asking every trigram of the term (what a phrase or a LIKE of the whole term does)."""
+    """The trigrams that tile term without overlap, plus its last one: every row holding term
+    holds them all, and they ask a third as many posting lists as every trigram of the term."""
     starts = list(range(0, len(term) - MIN_INDEXED_TERM + 1, MIN_INDEXED_TERM))
     if starts[-1] != len(term) - MIN_INDEXED_TERM:
         starts.append(len(term) - MIN_INDEXED_TERM)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from lifecycle.errors import Conflict, InvalidInput, LifecycleError, StoreUnavailable
 from lifecycle.store.doorbell import Doorbell
 from lifecycle.store.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
+from lifecycle.store.search import TrigramSample
 from lifecycle.store.tx_pki import PkiTx
 from lifecycle.store.tx_secrets import SORTABLE, SecretQuery, SecretsTx
 from lifecycle.store.tx_work import WorkTx
@@ -47,6 +48,7 @@ class SqlStore:
         self.engine = engine
         self.backend = engine.dialect.name
         self.task_bell = Doorbell()  # rung after a commit that queued a task
+        self.search_sample = TrigramSample(engine)  # which trigrams of a search term are rare enough to ask
         database = engine.url.database
         self._gate = (WriterGate(Path(database), SQLITE_BUSY_TIMEOUT_MS / 1000)
                       if self.backend == "sqlite" and database and database != ":memory:" else None)
@@ -78,7 +80,7 @@ class SqlStore:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             try:
                 with conn.begin():
-                    tx = Tx(conn)
+                    tx = Tx(conn, self.search_sample)
                     yield tx
             except DBAPIError as exc:
                 raise _translate(exc) from None
@@ -93,7 +95,7 @@ class SqlStore:
         with conn:
             try:
                 with conn.begin():
-                    yield Tx(conn)
+                    yield Tx(conn, self.search_sample)
             except DBAPIError as exc:
                 raise _translate(exc) from None
 
@@ -106,6 +108,7 @@ class SqlStore:
             return False
 
     def dispose(self) -> None:
+        self.search_sample.close()
         self.engine.dispose()
         if self._gate is not None:
             self._gate.close()

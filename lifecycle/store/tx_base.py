@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection
@@ -14,6 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from lifecycle.errors import Conflict
 from lifecycle.store.held import HeldWrite, HeldWrites, WatchedConnection
+
+if TYPE_CHECKING:
+    from lifecycle.store.search import TrigramSample
 
 R = TypeVar("R")
 
@@ -46,8 +49,9 @@ def _escape_like(value: str) -> str:
 class TxBase:
     """The connection of one transaction, shared by the entity mixins that make up `Tx`."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, search_sample: TrigramSample | None = None) -> None:
         self._c = conn
+        self._search_sample = search_sample  # the store's trigram frequencies, steering search
         self._for_update = conn.dialect.name == "postgresql"
         self.queued_tasks = False  # set when this transaction made a task runnable: ring after commit
         self._memo: dict[Any, Any] = {}  # reads repeated within this transaction; writes drop them

@@ -32,6 +32,7 @@ from lifecycle.store.tx_base import (
     _row,
 )
 
+FEW_MATCHES = 1_000  # a search matching at most this many secrets has its page planned from their ids
 SORTABLE = {
     "id": t.secrets.c.id,
     "created_at": t.secrets.c.created_at,
@@ -247,8 +248,17 @@ class SecretsTx(TxBase):
                 exists().where(t.secret_labels.c.secret_id == s.id, t.secret_labels.c.label == label)
             )
         if query.search:
-            conditions.append(s.id.in_(matching_ids(query.search, self._c.dialect.name)))
+            conditions.append(s.id.in_(self._searched_ids(query.search)))
         return conditions
+
+    def _searched_ids(self, term: str) -> Any:
+        """The ids of secrets matching ``term``: a list when few match, so the page is planned from
+        them (PostgreSQL, guessing many, would rather walk the sort order's index testing every
+        secret for the term until the page fills); the subquery itself when many do."""
+        frequencies = self._search_sample.frequencies() if self._search_sample else None
+        found = matching_ids(term, self._c.dialect.name, frequencies)
+        ids = self._c.execute(found.limit(FEW_MATCHES + 1)).scalars().all()
+        return ids if len(ids) <= FEW_MATCHES else found
 
     def update_secret(self, secret_id: str, **changes: Any) -> None:
         self._drop_prefetched("secret", secret_id)

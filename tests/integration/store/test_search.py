@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 
 from fixtures.records import secret_record
-from lifecycle.store import SecretQuery, SqlStore
+from lifecycle.store import SecretQuery, SqlStore, tx_secrets
 from lifecycle.store import schema as t
 from lifecycle.store.engine import make_engine
 from lifecycle.store.migrate import alembic_config
-
+from lifecycle.store.search import TrigramSample
 
 
 def _found(store: SqlStore, term: str, **query: Any) -> tuple[list[str], int]:
@@ -97,6 +97,75 @@ def test_a_rolled_back_insert_leaves_count_and_search_as_they_were(stocked: SqlS
     assert _found(stocked, "ghost") == ([], 0)
     with stocked.reader() as tx:
         assert tx.list_secrets(SecretQuery(limit=1))[1] == 4
+
+
+TERMS = ["BILLING", "postgres", "team-a", "private_c", "0000-000000000004", "nowhere-to-be-found", "db", "100%",
+         "h_1", "_", '"hi"', 'hi"\nsecond', "literal\n", "-api-", "s-db-p"]
+
+
+def _sampled(store: SqlStore, sample: TrigramSample) -> TrigramSample:
+    with store.engine.connect() as conn:
+        sample.take(conn)
+    store.search_sample = sample
+    return sample
+
+
+def test_answers_are_the_same_whichever_trigrams_the_sample_picks(stocked: SqlStore) -> None:
+    _sampled(stocked, TrigramSample(size=100))
+    sampled = {term: _found(stocked, term) for term in TERMS}
+    assert sampled["BILLING"] == (["billing-DB-password", "billing-api-key"], 2)
+    _sampled(stocked, TrigramSample(size=1))  # a one-text sample: other trigrams look rare
+    assert {term: _found(stocked, term) for term in TERMS} == sampled
+    stocked.search_sample = TrigramSample()  # none taken (and no engine to take one): terms are tiled
+    assert {term: _found(stocked, term) for term in TERMS} == sampled
+
+
+def test_a_search_matching_many_secrets_pages_them_as_one_matching_few(stocked: SqlStore, monkeypatch: Any) -> None:
+    few = {term: _found(stocked, term) for term in TERMS}  # each matches at most FEW_MATCHES: listed by id
+    monkeypatch.setattr(tx_secrets, "FEW_MATCHES", 0)  # now every match is "many": the subquery pages them
+    assert {term: _found(stocked, term) for term in TERMS} == few
+    with stocked.reader() as tx:
+        page, total = tx.list_secrets(SecretQuery(search="000", limit=1, offset=1))
+    assert (len(page), total) == (1, 4)
+
+
+def test_a_search_never_waits_for_a_sample_which_is_taken_in_the_background(stocked: SqlStore) -> None:
+    sample = stocked.search_sample = TrigramSample(stocked.engine, size=3, ttl=3600)
+    assert _found(stocked, "billing") == (["billing-DB-password", "billing-api-key"], 2)  # tiled meanwhile
+    sample.close()  # waits for the sample that search asked for
+    first = sample.frequencies()
+    assert first is not None and first.sampled == 3  # at most its size
+    with stocked.transaction() as tx:
+        tx.insert_secret(secret_record(5, name="zebra-vault"))
+    assert sample.frequencies() is first  # within its ttl: no new sample
+    everything = TrigramSample(stocked.engine, size=100, ttl=3600)
+    everything.frequencies()
+    everything.close()
+    grown = everything.frequencies()
+    assert grown is not None and grown.sampled == 5 and grown.counts["zeb"] == 1
+
+
+def test_a_search_among_many_alike_names_asks_the_index_for_rare_trigrams_only(store: SqlStore) -> None:
+    """2,000 secrets named app-NNNN-config: the index is asked for trigrams of the number only,
+    never for "app" or "con", whose posting lists hold every secret."""
+    with store.transaction() as tx:
+        for i in range(2000):
+            tx.insert_secret(secret_record(i, name=f"app-{i:04d}-config"))
+    _sampled(store, TrigramSample())
+    asked: list[Any] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "secret_search_fts MATCH" in statement or "strpos" in statement:
+            asked.append(parameters)
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        assert _found(store, "app-1234-config") == (["app-1234-config"], 1)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    asked_text = repr(asked)
+    assert asked and "app" not in asked_text.replace("app-1234-config", "") and "con" not in asked_text.replace(
+        "app-1234-config", ""), asked_text
 
 
 def test_search_terms_of_three_characters_use_the_text_index(stocked: SqlStore) -> None:
