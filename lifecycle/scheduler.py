@@ -42,8 +42,12 @@ class TickReport:
 
 
 def tick(core: Core, *, limit: int = BATCH) -> TickReport:
-    """One pass: enqueue due rotations, deactivate expired secrets. Safe to run concurrently."""
+    """One pass: enqueue due rotations, deactivate expired secrets. Safe to run concurrently.
+    A pass with nothing due takes no write lock (on SQLite, the database's one writer)."""
     now = core.clock()
+    with core.store.reader() as tx:
+        if not tx.scheduled_work_due(now):
+            return TickReport(0, 0)
     with core.store.transaction() as tx, tx.held_writes():  # each due secret is read, then changed once per step
         due = tx.secrets_due_for_rotation(now, limit)
         for secret in due:

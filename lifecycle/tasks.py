@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,17 +54,14 @@ def new_task(
 
 def claim(store: SqlStore, owner: str, now: datetime, *, limit: int = 1, lease: timedelta = DEFAULT_LEASE,
           kinds: list[str] | None = None) -> list[Claimed]:
-    """Take the leases of up to ``limit`` due tasks in one transaction; each claim bumps the fence."""
-    claimed = []
-    with store.transaction() as tx, tx.held_writes():
-        due = tx.due_tasks(now, limit, kinds)  # locked (PostgreSQL) or read by the only writer (SQLite)
-        tx.hold_fences({task.id: task.fence for task in due})
-        for task in due:
-            changes = {"status": PROCESSING, "lease_owner": owner, "lease_expires": now + lease,
-                       "attempts": task.attempts + 1, "fence": task.fence + 1, "updated_at": now}
-            if tx.update_task(task.id, expect_fence=task.fence, **changes):
-                claimed.append(Claimed(replace(task, **changes), owner))  # the row as just written
-    return claimed
+    """Take the leases of up to ``limit`` due tasks in one transaction; each claim bumps the fence.
+    With none due, no write transaction is opened (an idle poll takes no write lock)."""
+    with store.reader() as tx:
+        if not tx.any_due_task(now, kinds):
+            return []
+    with store.transaction() as tx:
+        leased = tx.claim_due_tasks(now, limit, kinds, owner=owner, lease_expires=now + lease)
+    return [Claimed(task, owner) for task in leased]
 
 
 def _guarded(tx: Tx, claimed: Claimed, **changes: Any) -> None:

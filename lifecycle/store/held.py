@@ -15,7 +15,10 @@ So a unit of the batch (one rotation) still fails alone.
 
 A dry block (in a read-only snapshot) never writes: what it holds is taken out per unit
 (`since`) to be replayed in a write transaction that has checked the unit's reads still
-hold, and anything that would have to run raises `CannotHold`.
+hold, and anything that would have to run raises `CannotHold`. Taken out, each write is
+also compiled for the database and its parameters processed into what the driver takes
+(`prepare`), so the write transaction hands them to the driver's executemany as they are:
+SQLAlchemy's per-row work (JSON, datetimes) is done in the snapshot, outside the write lock.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 # The kinds of held write, in the order a flush runs them.
 ORDER = ("version_insert", "stage_delete", "stage_update", "stage_insert", "payload_erase", "version_delete",
@@ -46,6 +49,7 @@ class HeldWrite:
     statement: Any
     params: dict[str, Any] = field(repr=False)  # sealed payloads and wrapped keys among them
     row: tuple[Any, ...]  # (table, identity): what the write changes
+    driver: tuple[str, Any] | None = field(default=None, repr=False)  # (SQL, driver parameters), from prepare()
 
 
 @dataclass(slots=True)
@@ -63,14 +67,16 @@ class HeldWrites:
     rows: dict[tuple[Any, ...], list[HeldWrite]] = field(default_factory=dict)  # held writes by the row they change
 
     def add(self, kind: str, statement: Any, params: dict[str, Any], row: tuple[Any, ...]) -> None:
-        for other in self.rows.get(row, ()):
-            if not (kind == other.kind and kind in _UPDATES and other.statement is statement
-                    and _disjoint(other.params, params)):
+        self._add(HeldWrite(kind, statement, params, row))
+
+    def _add(self, w: HeldWrite) -> None:
+        for other in self.rows.get(w.row, ()):
+            if not (w.kind == other.kind and w.kind in _UPDATES and other.statement is w.statement
+                    and _disjoint(other.params, w.params)):
                 self.settle()  # the earlier write to this row runs first
                 break
-        w = HeldWrite(kind, statement, params, row)
         self.held.append(w)
-        self.rows.setdefault(row, []).append(w)
+        self.rows.setdefault(w.row, []).append(w)
 
     def settle(self) -> None:
         """Run everything held now, in order; writes held inside an open savepoint run inside
@@ -113,21 +119,50 @@ class HeldWrites:
             self.marks.pop()
 
     def since(self, mark: int) -> list[HeldWrite]:
-        """The writes held from index ``mark`` on (a dry block's unit, to replay elsewhere)."""
-        return list(self.held[mark:])
+        """The writes held from index ``mark`` on (a dry block's unit, to replay elsewhere),
+        prepared for the driver."""
+        writes = list(self.held[mark:])
+        prepare(writes, self.conn.dialect)
+        return writes
 
     def replay(self, writes: list[HeldWrite]) -> None:
         for w in writes:
-            self.add(w.kind, w.statement, w.params, w.row)
+            self._add(w)
 
     def _run(self, writes: list[HeldWrite]) -> None:
-        groups: dict[tuple[int, int, tuple[str, ...]], list[dict[str, Any]]] = {}
-        statements: dict[int, Any] = {}
+        groups: dict[tuple[int, int, tuple[str, ...]], list[HeldWrite]] = {}
         for w in sorted(writes, key=lambda w: _RANK[w.kind]):  # stable: the batch's order within a kind
-            statements[id(w.statement)] = w.statement
-            groups.setdefault((_RANK[w.kind], id(w.statement), tuple(w.params)), []).append(w.params)
-        for (_rank, statement_id, _keys), params in groups.items():
-            self.conn.execute(statements[statement_id], params)
+            groups.setdefault((_RANK[w.kind], id(w.statement), tuple(w.params)), []).append(w)
+        for group in groups.values():
+            prepared = [w.driver for w in group]
+            if all(prepared) and len({d[0] for d in prepared if d}) == 1:
+                self.conn.exec_driver_sql(group[0].driver[0], [d[1] for d in prepared if d])  # type: ignore[index]
+            else:
+                self.conn.execute(group[0].statement, [w.params for w in group])
+
+
+_COMPILED: dict[tuple[int, tuple[str, ...], str], tuple[Any, Any, dict[str, Any]]] = {}
+
+
+def prepare(writes: list[HeldWrite], dialect: Dialect) -> None:
+    """Compile each write for ``dialect`` and process its parameters as SQLAlchemy would
+    (each bound value through its type's processor for the dialect), in the driver's
+    paramstyle: `_run` then gives them to the driver unchanged."""
+    for w in writes:
+        key = (id(w.statement), tuple(w.params), dialect.name)
+        cached = _COMPILED.get(key)
+        if cached is None or cached[0] is not w.statement:
+            compiled = w.statement.compile(dialect=dialect, column_keys=list(w.params))
+            processors = {name: p for name, bind in compiled.binds.items()
+                          if (p := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+            cached = _COMPILED[key] = (w.statement, compiled, processors)
+        _statement, compiled, processors = cached
+        values = compiled.construct_params(w.params)
+        if compiled.positional:
+            args: Any = tuple(processors[k](values[k]) if k in processors else values[k] for k in compiled.positiontup)
+        else:
+            args = {k: processors[k](v) if k in processors else v for k, v in values.items()}
+        w.driver = (compiled.string, args)
 
 
 def _disjoint(a: dict[str, Any], b: dict[str, Any]) -> bool:

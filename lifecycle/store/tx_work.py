@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, union_all, update
 
 from lifecycle.records import (
     AuditRecord,
@@ -25,17 +25,43 @@ _UPDATE_TASK = update(t.tasks).where(t.tasks.c.id == bindparam("row_id"))
 _UPDATE_TASK_FENCED = _UPDATE_TASK.where(t.tasks.c.fence == bindparam("expect_fence"))
 
 
-def _due_tasks(by_kind: bool, skip_locked: bool) -> Any:
+def _runnable() -> Any:
     k = t.tasks.c
     now = bindparam("now")
-    runnable = or_(and_(k.status == "queued", k.run_after <= now), and_(k.status == "processing", k.lease_expires < now))
-    q = select(t.tasks).where(runnable).order_by(k.run_after, k.id).limit(bindparam("limit"))
+    return or_(and_(k.status == "queued", k.run_after <= now), and_(k.status == "processing", k.lease_expires < now))
+
+
+def _claim_due(by_kind: bool, skip_locked: bool) -> Any:
+    """Lease the first ``limit`` runnable tasks in one statement, returning them as leased."""
+    k = t.tasks.c
+    due = select(k.id).where(_runnable()).order_by(k.run_after, k.id).limit(bindparam("limit"))
     if by_kind:
-        q = q.where(k.kind.in_(bindparam("kinds", expanding=True)))
-    return q.with_for_update(skip_locked=True) if skip_locked else q
+        due = due.where(k.kind.in_(bindparam("kinds", expanding=True)))
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    return (update(t.tasks).where(k.id.in_(due.scalar_subquery()))
+            .values(status="processing", lease_owner=bindparam("owner"), lease_expires=bindparam("lease_expires"),
+                    attempts=k.attempts + 1, fence=k.fence + 1, updated_at=bindparam("now"))
+            .returning(*t.tasks.c))
 
 
-_DUE_TASKS = {(by_kind, skip): _due_tasks(by_kind, skip) for by_kind in (False, True) for skip in (False, True)}
+def _any_due_task(by_kind: bool) -> Any:
+    q = select(t.tasks.c.id).where(_runnable()).limit(1)
+    return q.where(t.tasks.c.kind.in_(bindparam("kinds", expanding=True))) if by_kind else q
+
+
+def _scheduled_work() -> Any:
+    s = t.secrets.c
+    now = bindparam("now")
+    due = [(s.next_rotation_date.is_not(None), s.next_rotation_date <= now),
+           (s.next_expiry_notice.is_not(None), s.next_expiry_notice <= now),
+           (s.expiration_date.is_not(None), s.expiration_date <= now, s.state == 1, s.locks_total == 0)]
+    return union_all(*(select(s.id).where(*conditions).limit(1).subquery().select() for conditions in due))
+
+
+_CLAIM_DUE = {(by_kind, skip): _claim_due(by_kind, skip) for by_kind in (False, True) for skip in (False, True)}
+_ANY_DUE_TASK = {by_kind: _any_due_task(by_kind) for by_kind in (False, True)}
+_SCHEDULED_WORK = _scheduled_work()
 _LIST_WEBHOOKS = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks.c.id)
 
 
@@ -55,12 +81,19 @@ class WorkTx(TxBase):
         q = select(t.tasks).where(k.secret_id == secret_id).order_by(k.created_at.desc(), k.id).limit(limit)
         return [_record(TaskRecord, r) for r in self._c.execute(q)]
 
-    def due_tasks(self, now: datetime, limit: int, kinds: Sequence[str] | None = None) -> list[TaskRecord]:
-        """Runnable tasks: queued and due, or processing with an expired lease. Rows are
-        locked with SKIP LOCKED on PostgreSQL, so concurrent claimers never share one."""
-        q = _DUE_TASKS[(bool(kinds), self._for_update)]
-        params = {"now": now, "limit": limit, "kinds": list(kinds or ())}
-        return [_record(TaskRecord, r) for r in self._c.execute(q, params)]
+    def claim_due_tasks(self, now: datetime, limit: int, kinds: Sequence[str] | None, *, owner: str,
+                        lease_expires: datetime) -> list[TaskRecord]:
+        """Lease runnable tasks (queued and due, or processing with an expired lease), oldest
+        first: each becomes processing under ``owner``, one attempt more, its fence bumped. One
+        statement; rows are locked with SKIP LOCKED on PostgreSQL, so concurrent claimers never
+        share one, and on SQLite it runs as the only writer."""
+        params = {"now": now, "limit": limit, "kinds": list(kinds or ()), "owner": owner, "lease_expires": lease_expires}
+        rows = [_record(TaskRecord, r) for r in self._c.execute(_CLAIM_DUE[(bool(kinds), self._for_update)], params)]
+        return sorted(rows, key=lambda task: (task.run_after, task.id))
+
+    def any_due_task(self, now: datetime, kinds: Sequence[str] | None = None) -> bool:
+        """Whether claim_due_tasks would find one: a look that takes no lock, before a claim that does."""
+        return self._c.execute(_ANY_DUE_TASK[bool(kinds)], {"now": now, "kinds": list(kinds or ())}).first() is not None
 
     def update_task(self, task_id: str, *, expect_fence: int | None = None, **changes: Any) -> bool:
         """Update a task; with ``expect_fence``, only while that fence still holds. True if a row changed.
@@ -140,6 +173,12 @@ class WorkTx(TxBase):
         if self._for_update:
             q = q.with_for_update(skip_locked=True)
         return [_record(SecretRecord, r) for r in self._c.execute(q)]
+
+    def scheduled_work_due(self, now: datetime) -> bool:
+        """Whether the scheduler has anything to do: a rotation, an expiry notice or an expiry due
+        (the conditions of secrets_due_for_rotation, secrets_due_expiry_notice and
+        secrets_expired_but_active, each by its index)."""
+        return self._c.execute(_SCHEDULED_WORK, {"now": now}).first() is not None
 
     def insert_webhook(self, hook: WebhookRecord) -> None:
         self._memo.pop("webhooks", None)

@@ -99,6 +99,37 @@ def test_a_held_batch_writes_the_same_rows_as_one_by_one_in_one_executemany_per_
     assert _event_seqs(stocked)[-5:] == [4] * 5  # held events last, in the order the batch made them
 
 
+def test_writes_planned_in_a_snapshot_and_replayed_go_to_the_driver_as_made_with_the_same_rows(
+        stocked: SqlStore) -> None:
+    """A dry block's units, taken out (`held_since`), are compiled and their values processed in
+    the snapshot; replayed in a write transaction they reach the driver as one executemany per
+    kind and store exactly what SQLAlchemy would have: datetimes, JSON, bytes, booleans."""
+    with stocked.transaction() as tx:
+        for s in OTHERS:
+            _rotate(tx, s.id, 2)
+    units = []
+    with stocked.reader() as tx, tx.held_writes(dry=True):
+        for s in SECRETS:
+            mark = tx.held_count()
+            _rotate(tx, s.id, 2)
+            units.append(tx.held_since(mark))
+    assert all(w.driver is not None for unit in units for w in unit)
+    with _statements(stocked) as sent, stocked.transaction() as tx, tx.held_writes():
+        for unit in units:
+            tx.replay(unit)
+    writes = [(what, many) for what, many in sent if what.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert len(writes) == 6 and all(many for _, many in writes), writes
+
+    def rows(secrets: list[Any]) -> list[Any]:
+        with stocked.reader() as tx:
+            return [(tx.get_secret(s.id).versions_total,  # type: ignore[union-attr]
+                     [(v.seq, v.created_at, v.payload, v.wrapped_key, v.attributes, v.downloaded, v.auto_rotated)
+                      for v in tx.list_versions(s.id)]) for s in secrets]
+
+    assert rows(SECRETS) == rows(OTHERS) and _state(stocked) == _state(stocked, OTHERS)
+    assert rows(SECRETS)[0][1][0][1] == version_record(SECRETS[0].id, 2).created_at  # a datetime, read back as one
+
+
 def test_a_failed_unit_is_undone_alone(stocked: SqlStore) -> None:
     with stocked.transaction() as tx, tx.held_writes():
         for n, s in enumerate(SECRETS):

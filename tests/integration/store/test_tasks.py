@@ -136,16 +136,19 @@ def _finish(core: Core, claimed: tasks.Claimed, ran: threading.Event) -> None:
 
 
 def test_claiming_finds_due_tasks_by_index_not_by_reading_every_finished_one(core: Core) -> None:
-    """The history of finished tasks grows without bound; a claim must not read it."""
-    from lifecycle.store.tx_work import _DUE_TASKS
+    """The history of finished tasks grows without bound; a claim, and the look before it, must not read it."""
+    from lifecycle.store.tx_work import _ANY_DUE_TASK, _CLAIM_DUE
 
+    statements = {**{("claim", *key): s for key, s in _CLAIM_DUE.items()},
+                  **{("look", key): s for key, s in _ANY_DUE_TASK.items()}}
+    params = {"now": core.clock(), "limit": 10, "kinds": ["rotation"], "owner": "w", "lease_expires": core.clock()}
     with core.store.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if not sqlite:
             conn.exec_driver_sql("SET enable_seqscan = off")  # an empty table is cheaper to scan otherwise
-        for key, statement in _DUE_TASKS.items():
+        for key, statement in statements.items():
             compiled = statement.compile(conn)
-            state = compiled.construct_expanded_state({"now": core.clock(), "limit": 10, "kinds": ["rotation"]})
+            state = compiled.construct_expanded_state(params)
             args = state.positional_parameters if compiled.positional else state.parameters
             rows = conn.exec_driver_sql(f"EXPLAIN {'QUERY PLAN ' if sqlite else ''}{state.statement}", args)
             plan = " ".join(str(r[-1]) for r in rows)
