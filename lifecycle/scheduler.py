@@ -92,7 +92,7 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
                 else:
                     log.warning("task %s: lease lost to another worker; result discarded", claimed.task.id)
             tx.hold_fences({claimed.task.id: claimed.fence for claimed in live})
-            tx.prefetch_secrets([c.task.secret_id for c in live if c.task.secret_id], for_update=True)
+            stored = tx.snapshot_secrets([c.task.secret_id for c in live if c.task.secret_id], for_update=True)
             if (tx.list_webhooks() != plan.webhooks
                     or any(tx.get_config(name) != config for name, config in plan.configs.items())):
                 plan = _Plan({}, {}, {}, [])  # a template, CA or webhook changed since: all again, inside
@@ -104,7 +104,7 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
                     plan.units.pop(secret_id, None)
                 rotated.add(secret_id)
                 unit = plan.units.get(secret_id)
-                if unit is not None and unit.task_id == claimed.task.id and tx.peek_prefetched(secret_id, take=True) == unit.reads:
+                if unit is not None and unit.task_id == claimed.task.id and stored.get(secret_id) == unit.reads:
                     tx.replay(unit.writes)
                     continue
                 try:
@@ -123,7 +123,7 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
 @dataclass(frozen=True, slots=True)
 class _Unit:
     task_id: str
-    reads: tuple[Any, ...]  # the secret, its stage labels, locks and versions, as the plan read them
+    reads: tuple[Any, ...]  # the secret's row, stage labels, locks and versions, as stored when planned
     writes: list[Any]  # the writes its rotation held
 
 
@@ -141,10 +141,11 @@ def _plan(core: Core, batch: list[tasks.Claimed], now: datetime) -> _Plan:
     new version's material; one that fails is left to the write transaction to fail."""
     units: dict[str, _Unit] = {}
     prepared: dict[str, version_ops.Prepared] = {}
-    with core.store.reader() as tx, tx.held_writes(dry=True):
+    with core.store.reader(one_snapshot=True) as tx, tx.held_writes(dry=True):
         hooks = tx.list_webhooks()
         ids = list(dict.fromkeys(c.task.secret_id for c in batch if c.task.secret_id))
         tx.prefetch_secrets(ids)
+        stored = tx.snapshot_secrets(ids)  # the same rows as stored, for the write transaction to compare
         tx.hold_fences({claimed.task.id: claimed.fence for claimed in batch})  # checked by the write transaction
         for claimed in batch:
             secret_id = claimed.task.secret_id
@@ -163,9 +164,7 @@ def _plan(core: Core, batch: list[tasks.Claimed], now: datetime) -> _Plan:
                 continue
             except CertkeeperError:
                 continue
-            units[secret_id] = _Unit(claimed.task.id, reads, tx.held_since(mark))
-        if tx.list_webhooks() != hooks:  # changed while planning (PostgreSQL reads are not one snapshot)
-            units = {}
+            units[secret_id] = _Unit(claimed.task.id, stored[secret_id], tx.held_since(mark))
         return _Plan(units, prepared, tx.configs_read(), hooks)
 
 

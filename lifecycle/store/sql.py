@@ -86,13 +86,17 @@ class SqlStore:
                 raise _translate(exc) from None
 
     @contextmanager
-    def reader(self) -> Iterator[Tx]:
-        """A read-only snapshot."""
+    def reader(self, *, one_snapshot: bool = False) -> Iterator[Tx]:
+        """A read-only transaction. On SQLite it reads one snapshot; on PostgreSQL each statement
+        sees what was committed when it began, unless ``one_snapshot`` (REPEATABLE READ: every
+        statement sees the database as the first one did)."""
         try:
             conn = self.engine.connect()
         except OperationalError as exc:
             raise StoreUnavailable(f"database unreachable: {type(exc.orig).__name__}") from None
         with conn:
+            if one_snapshot and self.backend == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
             try:
                 with conn.begin():
                     yield Tx(conn, self.search_sample)

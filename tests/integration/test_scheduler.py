@@ -236,6 +236,24 @@ def test_a_lock_taken_while_a_batch_was_planned_refuses_that_rotation_alone(
     assert _meta(core, ids[1]).attributes["rotation_error"]["code"] == "Locked"
 
 
+def test_a_policy_changed_while_a_batch_was_planned_is_kept_and_followed(
+        core: Core, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The secret's row changed after the dry run: that rotation is done again inside, so the
+    new policy is neither overwritten by the planned write nor ignored in the next date."""
+    make_private_pki(core)
+    ids = [_certificate(core, f"svc-{i}").secret.id for i in range(3)]
+    _after_planning(monkeypatch, lambda: secrets.update_metadata(
+        core, SYSTEM, ids[1], {"rotation": {"auto_rotate": True, "interval": 30, "unit": "day"}}))
+    clock.advance(days=7, seconds=1)
+    scheduler.tick(core)
+    assert workers.run_due(core, scheduler.HANDLERS) == 3
+    assert [len(_versions(core, i)) for i in ids] == [2, 2, 2]
+    changed = _meta(core, ids[1])
+    assert changed.attributes["rotation"]["interval"] == 30 and changed.attributes["rotation_state"] == "idle"
+    assert changed.next_rotation_date is not None and changed.next_rotation_date - clock() > timedelta(days=29)
+    assert _meta(core, ids[0]).next_rotation_date - clock() < timedelta(days=8)  # type: ignore[operator]
+
+
 def test_rotations_with_a_webhook_registered_queue_a_delivery_each(core: Core, clock: FakeClock) -> None:
     """An event a webhook wants needs its id for the delivery: those rotations are not
     planned whole, and still land with their deliveries."""

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from fixtures.records import T0, secret_record, version_record
-from lifecycle.records import AuditRecord, EventRecord, TaskRecord
+from lifecycle.records import AuditRecord, EventRecord, LockRecord, TaskRecord
 from lifecycle.store import SqlStore, Tx
 
 SECRETS = [secret_record(i) for i in range(1, 6)]
@@ -206,6 +206,30 @@ def test_rows_read_ahead_serve_one_read_each_and_yield_to_writes(stocked: SqlSto
         tx.update_secret(ids[1], attributes={"changed": True})
         tx.write_held()
         assert tx.get_secret(ids[1]).attributes == {"changed": True}  # type: ignore[union-attr]
+
+
+def test_a_snapshot_of_secrets_changes_with_any_row_a_change_of_them_reads(stocked: SqlStore) -> None:
+    a, b = SECRETS[0].id, SECRETS[1].id
+
+    def snap() -> dict[str, Any]:
+        with stocked.reader() as tx:
+            return tx.snapshot_secrets([a, b, "no-such-secret"])
+
+    first = snap()
+    assert set(first) == {a, b} and snap() == first  # the absent one is absent; unchanged is equal
+    changes = [
+        lambda tx: tx.update_secret(a, attributes={"x": 1}),
+        lambda tx: tx.add_stage(a, "blue", version_record(a, 1).id),
+        lambda tx: tx.upsert_lock(LockRecord(a, version_record(a, 1).id, "app", None, {}, "t", T0, T0)),
+        lambda tx: tx.update_version(version_record(a, 1).id, downloaded=True),
+        lambda tx: tx.insert_version(version_record(a, 2)),
+    ]
+    for change in changes:
+        before = snap()
+        with stocked.transaction() as tx:
+            change(tx)
+        after = snap()
+        assert after[a] != before[a] and after[b] == before[b] == first[b]
 
 
 def _task(i: int, fence: int) -> TaskRecord:
