@@ -31,7 +31,9 @@ def _revision() -> str:
                               cwd=Path(__file__).parent.parent)
         return done.stdout.strip()
 
-    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    # The results of earlier runs, kept by --only, are not a change to what is measured.
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench/results")
+    dirty = " (with uncommitted changes)" if changed else ""
     return git("rev-parse", "--short", "HEAD") + dirty
 
 

@@ -226,13 +226,13 @@ class SecretsTx(TxBase):
                     rows[r[0]][at].append(tuple(r))
         return {i: (row, tuple(stages), tuple(locks), tuple(versions)) for i, (row, stages, locks, versions) in rows.items()}
 
-    def peek_prefetched(self, secret_id: str, *, take: bool = False) -> tuple[Any, ...] | None:
-        """What prefetch_secrets read of a secret and is still unused: (secret, stage labels,
-        locks, versions), or None; ``take`` uses it up (later reads ask the database)."""
+    def peek_prefetched(self, secret_id: str) -> tuple[Any, ...] | None:
+        """What prefetch_secrets read of a secret and is still unused, left for the reads it
+        serves: (secret, stage labels, locks, versions), or None."""
         keys = [("secret", secret_id), ("stages", secret_id), ("locks", secret_id), ("versions", secret_id)]
         if not all(k in self._prefetched for k in keys):
             return None
-        secret, stages, locks, versions = (self._prefetched.pop(k) if take else self._prefetched[k] for k in keys)
+        secret, stages, locks, versions = (self._prefetched[k] for k in keys)
         return secret[0], dict(stages), list(locks), list(versions)
 
     def find_secret(self, group_id: str, secret_type: str, name: str) -> SecretRecord | None:
