@@ -141,7 +141,7 @@ class HeldWrites:
                 self.conn.execute(group[0].statement, [w.params for w in group])
 
 
-_COMPILED: dict[tuple[int, tuple[str, ...], str], tuple[Any, Any, dict[str, Any]]] = {}
+_COMPILED: dict[tuple[int, tuple[str, ...], str], tuple[Any, Any, dict[str, Any], tuple[str, ...] | None]] = {}
 
 
 def prepare(writes: list[HeldWrite], dialect: Dialect) -> None:
@@ -155,13 +155,17 @@ def prepare(writes: list[HeldWrite], dialect: Dialect) -> None:
             compiled = w.statement.compile(dialect=dialect, column_keys=list(w.params))
             processors = {name: p for name, bind in compiled.binds.items()
                           if (p := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
-            cached = _COMPILED[key] = (w.statement, compiled, processors)
-        _statement, compiled, processors = cached
-        values = compiled.construct_params(w.params)
+            names = tuple(compiled.positiontup if compiled.positional else compiled.binds)
+            # Every bound name is a parameter as given (no defaults, renames or escapes to apply):
+            # the values are the parameters themselves.
+            direct = names if set(names) <= set(w.params) and not compiled.escaped_bind_names else None
+            cached = _COMPILED[key] = (w.statement, compiled, processors, direct)
+        _statement, compiled, processors, direct = cached
+        values = w.params if direct is not None else compiled.construct_params(w.params)
         if compiled.positional:
             args: Any = tuple(processors[k](values[k]) if k in processors else values[k] for k in compiled.positiontup)
         else:
-            args = {k: processors[k](v) if k in processors else v for k, v in values.items()}
+            args = {k: processors[k](values[k]) if k in processors else values[k] for k in (direct or values)}
         w.driver = (compiled.string, args)
 
 
