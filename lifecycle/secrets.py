@@ -258,7 +258,8 @@ def list_secrets(core: Core, actor: Actor, query: SecretQuery) -> tuple[list[Sec
         if secret_type not in CONTRACT_SECRET_TYPES:
             raise InvalidInput(f"secret_types: '{secret_type[:40]}' is not a secret type", field="secret_types")
     now = core.clock()
-    with core.store.reader() as tx:
+    # A search lists its matches' ids, then pages them: on PostgreSQL both in one snapshot.
+    with core.store.reader(one_snapshot=bool(query.search)) as tx:
         rows, total = tx.list_secrets(
             SecretQuery(
                 offset=query.offset, limit=query.limit, sort=query.sort, descending=query.descending,

@@ -141,32 +141,44 @@ class HeldWrites:
                 self.conn.execute(group[0].statement, [w.params for w in group])
 
 
-_COMPILED: dict[tuple[int, tuple[str, ...], str], tuple[Any, Any, dict[str, Any], tuple[str, ...] | None]] = {}
+_COMPILED: dict[tuple[int, tuple[str, ...], int], tuple[Any, Any, Any, dict[str, Any], tuple[str, ...] | None]] = {}
 
 
 def prepare(writes: list[HeldWrite], dialect: Dialect) -> None:
     """Compile each write for ``dialect`` and process its parameters as SQLAlchemy would
     (each bound value through its type's processor for the dialect), in the driver's
-    paramstyle: `_run` then gives them to the driver unchanged."""
+    paramstyle: `_run` then gives them to the driver unchanged. A statement needing more of
+    SQLAlchemy at execution (Python-side column defaults, expanding or post-compiled
+    parameters, escaped names) is left unprepared and runs through SQLAlchemy."""
     for w in writes:
-        key = (id(w.statement), tuple(w.params), dialect.name)
+        key = (id(w.statement), tuple(w.params), id(dialect))
         cached = _COMPILED.get(key)
-        if cached is None or cached[0] is not w.statement:
-            compiled = w.statement.compile(dialect=dialect, column_keys=list(w.params))
-            processors = {name: p for name, bind in compiled.binds.items()
-                          if (p := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
-            names = tuple(compiled.positiontup if compiled.positional else compiled.binds)
-            # Every bound name is a parameter as given (no defaults, renames or escapes to apply):
-            # the values are the parameters themselves.
-            direct = names if set(names) <= set(w.params) and not compiled.escaped_bind_names else None
-            cached = _COMPILED[key] = (w.statement, compiled, processors, direct)
-        _statement, compiled, processors, direct = cached
+        if cached is None or cached[0] is not w.statement or cached[1] is not dialect:
+            cached = _COMPILED[key] = (w.statement, dialect, *_compile(w.statement, tuple(w.params), dialect))
+        _statement, _dialect, compiled, processors, direct = cached
+        if compiled is None:
+            continue
         values = w.params if direct is not None else compiled.construct_params(w.params)
         if compiled.positional:
             args: Any = tuple(processors[k](values[k]) if k in processors else values[k] for k in compiled.positiontup)
         else:
             args = {k: processors[k](values[k]) if k in processors else values[k] for k in (direct or values)}
         w.driver = (compiled.string, args)
+
+
+def _compile(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> tuple[Any, dict[str, Any], tuple[str, ...] | None]:
+    """(compiled, bind processors by name, the bound names when each is a parameter as given);
+    (None, {}, None) for a statement `prepare` leaves to SQLAlchemy."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    if (compiled.insert_prefetch or compiled.update_prefetch or compiled.literal_execute_params
+            or compiled.post_compile_params or compiled.escaped_bind_names):
+        return None, {}, None
+    processors = {name: p for name, bind in compiled.binds.items()
+                  if (p := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+    names = tuple(compiled.positiontup if compiled.positional else compiled.binds)
+    # Every bound name is a parameter as given (no defaults or renames to apply): the values
+    # are the parameters themselves, without construct_params.
+    return compiled, processors, names if set(names) <= set(keys) else None
 
 
 def _disjoint(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -68,22 +68,30 @@ class Frequencies:
 
     counts: Counter[str]
     sampled: int
+    whole: bool = False  # the sample is the whole table (small, maybe still growing)
 
     def share(self, gram: str) -> float:
         """Estimated share of secrets holding ``gram``; one absent from the sample gets half a sighting."""
         return (self.counts.get(gram, 0) + 0.5) / (self.sampled + 1)
 
 
-def narrowing_trigrams(term: str, frequencies: Frequencies | None) -> list[str]:
+def narrowing_trigrams(term: str, frequencies: Frequencies | None, *, words_only: bool = False) -> list[str]:
     """The trigrams of ``term`` to ask the index for: the rarest first, then each next rarest
     while reading its posting list costs less than fetching and testing the rows it would spare.
     Two trigrams sharing two characters ("536" and "368") come together about as often as the
     rarer one alone, so one next to a chosen one is passed over; others narrow about as if
     independent (within `CORRELATION` of it, measured on the scale benchmark's store). Without
-    a sample, the trigrams tiling the term."""
-    if frequencies is None or frequencies.sampled == 0:
-        return tiling_trigrams(term)
+    a sample, the trigrams tiling the term.
+
+    ``words_only`` (PostgreSQL): pg_trgm indexes the trigrams of words, letters and digits
+    only, padding each word with blanks, so a trigram holding any other character ("-12")
+    is not one it keeps as such; only trigrams of letters and digits are chosen from (the
+    term tiled when it has none)."""
     at = trigrams(term)
+    if words_only:
+        at = {g: i for g, i in at.items() if g.isalnum()}
+    if frequencies is None or frequencies.sampled == 0 or not at:
+        return tiling_trigrams(term)
     grams = sorted(at, key=frequencies.share)  # stable: ties keep the term's order
     chosen, narrowed = [grams[0]], frequencies.share(grams[0])
     for gram in grams[1:]:
@@ -100,10 +108,11 @@ def narrowing_trigrams(term: str, frequencies: Frequencies | None) -> list[str]:
 class TrigramSample:
     """Trigram frequencies of a random sample of `secret_search`, shared by a store's transactions.
 
-    A search never waits for a sample: a missing or stale one (older than ``ttl``; a sample of a
-    table smaller than ``size`` is taken again sooner, as the table is still growing) is taken
-    in the background on a connection of its own, and searches go on with the one they have
-    (or tile their terms, the first time). `take` samples synchronously on a given connection."""
+    A search never waits for a sample: the first search after the last one is older than
+    ``ttl`` (a sample that read the whole, small table: older than `GROWING_TTL`) has a new one
+    taken in the background on a connection of its own, and searches go on with the one they
+    have (or tile their terms, the first time). `take` samples synchronously on a given
+    connection; `taken` counts the samples taken."""
 
     def __init__(self, engine: Engine | None = None, size: int = SAMPLE_SIZE, ttl: float = SAMPLE_TTL,
                  rng: random.Random | None = None) -> None:
@@ -113,6 +122,7 @@ class TrigramSample:
         self._taken: tuple[float, Frequencies | None] | None = None  # (when, what) of the last attempt
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.taken = 0
 
     def frequencies(self) -> Frequencies | None:
         taken = self._taken
@@ -123,17 +133,23 @@ class TrigramSample:
     def take(self, conn: Connection) -> Frequencies:
         fresh = self._sample(conn)
         self._taken = (time.monotonic(), fresh)
+        self.taken += 1
         return fresh
 
-    def close(self) -> None:
-        """Wait for a sample being taken (its connection is the engine's)."""
-        with self._lock:
-            thread, self._engine = self._thread, None
+    def wait(self, timeout: float = 10.0) -> None:
+        """Wait for a sample being taken in the background, if one is."""
+        thread = self._thread
         if thread is not None:
-            thread.join(timeout=10)
+            thread.join(timeout)
+
+    def close(self) -> None:
+        """No more samples; wait for one being taken (its connection is the engine's)."""
+        with self._lock:
+            self._engine = None
+        self.wait()
 
     def _ttl_of(self, frequencies: Frequencies | None) -> float:
-        return self.ttl if frequencies is not None and frequencies.sampled >= self.size else min(self.ttl, GROWING_TTL)
+        return self.ttl if frequencies is not None and not frequencies.whole else min(self.ttl, GROWING_TTL)
 
     def _refresh_in_background(self) -> None:
         with self._lock:
@@ -141,30 +157,37 @@ class TrigramSample:
                 return
             self._thread = threading.Thread(target=self._refresh, args=(self._engine,), daemon=True,
                                             name="certkeeper-search-sample")
-            self._thread.start()
+            try:
+                self._thread.start()
+            except RuntimeError as exc:  # no thread to be had (or shutting down): this search tiles
+                self._failed(exc)
 
     def _refresh(self, engine: Engine) -> None:
         try:
             with engine.connect() as conn:
                 self.take(conn)
-        except SQLAlchemyError as exc:  # no sample: searches tile their terms, as before one was taken
-            previous = self._taken[1] if self._taken else None
-            self._taken = (time.monotonic(), previous)
-            log.warning("search: sampling trigram frequencies failed (%s); trying again in %.0f s",
-                           type(exc).__name__, self._ttl_of(previous))
+        except Exception as exc:  # no sample: searches tile their terms, as before one was taken
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        previous = self._taken[1] if self._taken else None
+        self._taken = (time.monotonic(), previous)  # tried now: again after the ttl, not at every search
+        log.warning("search: sampling trigram frequencies failed (%s); trying again in %.0f s",
+                    type(exc).__name__, self._ttl_of(previous))
 
     def _sample(self, conn: Connection) -> Frequencies:
         low, high = conn.execute(_ID_RANGE).one()
         if low is None:
-            return Frequencies(Counter(), 0)
+            return Frequencies(Counter(), 0, whole=True)
         span = range(low, high + 1)
-        ids = list(span) if len(span) <= self.size else self._rng.sample(span, self.size)
+        whole = len(span) <= self.size
+        ids = list(span) if whole else self._rng.sample(span, self.size)
         counts: Counter[str] = Counter()
         sampled = 0
         for (text_,) in conn.execute(_SAMPLE_ROWS, {"ids": ids}):
             counts.update(trigrams(text_).keys())
             sampled += 1
-        return Frequencies(counts, sampled)
+        return Frequencies(counts, sampled, whole)
 
 
 def matching_ids(term: str, dialect: str, frequencies: Frequencies | None = None) -> Any:
@@ -177,7 +200,7 @@ def matching_ids(term: str, dialect: str, frequencies: Frequencies | None = None
         return select(s.secret_id).where(s.search_text.like(f"%{_escape_like(term)}%", escape="\\"))
     # The index narrows by a few trigrams of the term; a test the index cannot serve (strpos,
     # instr) then keeps exactly the rows holding the whole term.
-    grams = narrowing_trigrams(term, frequencies)
+    grams = narrowing_trigrams(term, frequencies, words_only=dialect != "sqlite")
     if dialect == "sqlite":
         fts = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)  # quoted: no FTS5 operators
         rowids = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q").bindparams(q=fts)

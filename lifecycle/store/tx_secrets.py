@@ -288,7 +288,9 @@ class SecretsTx(TxBase):
     def _searched_ids(self, term: str) -> Any:
         """The ids of secrets matching ``term``: a list when few match, so the page is planned from
         them (PostgreSQL, guessing many, would rather walk the sort order's index testing every
-        secret for the term until the page fills); the subquery itself when many do."""
+        secret for the term until the page fills); the subquery itself when many do. The list
+        and the page are two statements: on PostgreSQL, read them in one snapshot
+        (`SqlStore.reader(one_snapshot=True)`)."""
         frequencies = self._search_sample.frequencies() if self._search_sample else None
         found = matching_ids(term, self._c.dialect.name, frequencies)
         ids = self._c.execute(found.limit(FEW_MATCHES + 1)).scalars().all()

@@ -32,17 +32,23 @@ def _runnable() -> Any:
 
 
 def _claim_due(by_kind: bool, skip_locked: bool) -> Any:
-    """Lease the first ``limit`` runnable tasks in one statement, returning them as leased."""
+    """Lease the first ``limit`` runnable tasks in one statement, returning them as leased.
+
+    On PostgreSQL the rows are picked and locked (SKIP LOCKED) in a MATERIALIZED CTE, run
+    once: as an `IN (subquery)` the planner may run the locking LIMIT subquery again while
+    rechecking a row another transaction changed, and lease more than ``limit``. On SQLite,
+    the one writer, the subquery is plain."""
     k = t.tasks.c
     due = select(k.id).where(_runnable()).order_by(k.run_after, k.id).limit(bindparam("limit"))
     if by_kind:
         due = due.where(k.kind.in_(bindparam("kinds", expanding=True)))
+    leased = update(t.tasks).values(
+        status="processing", lease_owner=bindparam("owner"), lease_expires=bindparam("lease_expires"),
+        attempts=k.attempts + 1, fence=k.fence + 1, updated_at=bindparam("now"))
     if skip_locked:
-        due = due.with_for_update(skip_locked=True)
-    return (update(t.tasks).where(k.id.in_(due.scalar_subquery()))
-            .values(status="processing", lease_owner=bindparam("owner"), lease_expires=bindparam("lease_expires"),
-                    attempts=k.attempts + 1, fence=k.fence + 1, updated_at=bindparam("now"))
-            .returning(*t.tasks.c))
+        picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        return leased.where(k.id == picked.c.id).returning(*t.tasks.c)
+    return leased.where(k.id.in_(due.scalar_subquery())).returning(*t.tasks.c)
 
 
 def _any_due_task(by_kind: bool) -> Any:

@@ -114,11 +114,22 @@ def test_writes_planned_in_a_snapshot_and_replayed_go_to_the_driver_as_made_with
             _rotate(tx, s.id, 2)
             units.append(tx.held_since(mark))
     assert all(w.driver is not None for unit in units for w in unit)
-    with _statements(stocked) as sent, stocked.transaction() as tx, tx.held_writes():
-        for unit in units:
-            tx.replay(unit)
+    through_sqlalchemy: list[str] = []
+
+    def compiled_here(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        if context.compiled is not None:  # exec_driver_sql has no compiled statement
+            through_sqlalchemy.append(" ".join(statement.split()[:3]))
+
+    event.listen(stocked.engine, "before_cursor_execute", compiled_here)
+    try:
+        with _statements(stocked) as sent, stocked.transaction() as tx, tx.held_writes():
+            for unit in units:
+                tx.replay(unit)
+    finally:
+        event.remove(stocked.engine, "before_cursor_execute", compiled_here)
     writes = [(what, many) for what, many in sent if what.split()[0] in ("INSERT", "UPDATE", "DELETE")]
     assert len(writes) == 6 and all(many for _, many in writes), writes
+    assert not [w for w in through_sqlalchemy if w.split()[0] in ("INSERT", "UPDATE", "DELETE")], through_sqlalchemy
 
     def rows(secrets: list[Any]) -> list[Any]:
         with stocked.reader() as tx:

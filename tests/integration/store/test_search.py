@@ -132,17 +132,40 @@ def test_a_search_matching_many_secrets_pages_them_as_one_matching_few(stocked: 
 def test_a_search_never_waits_for_a_sample_which_is_taken_in_the_background(stocked: SqlStore) -> None:
     sample = stocked.search_sample = TrigramSample(stocked.engine, size=3, ttl=3600)
     assert _found(stocked, "billing") == (["billing-DB-password", "billing-api-key"], 2)  # tiled meanwhile
-    sample.close()  # waits for the sample that search asked for
+    sample.wait()  # for the sample that search asked for
     first = sample.frequencies()
-    assert first is not None and first.sampled == 3  # at most its size
+    assert first is not None and first.sampled == 3 and not first.whole and sample.taken == 1  # at most its size
     with stocked.transaction() as tx:
         tx.insert_secret(secret_record(5, name="zebra-vault"))
-    assert sample.frequencies() is first  # within its ttl: no new sample
+    assert _found(stocked, "zebra") == (["zebra-vault"], 1)
+    sample.wait()
+    assert sample.frequencies() is first and sample.taken == 1  # within its ttl: no new sample
+    sample.ttl = 0
+    assert sample.frequencies() is first  # stale: the old one serves while a new one is taken
+    sample.wait()
+    assert sample.taken == 2 and sample.frequencies() is not first
     everything = TrigramSample(stocked.engine, size=100, ttl=3600)
     everything.frequencies()
-    everything.close()
+    everything.wait()
     grown = everything.frequencies()
-    assert grown is not None and grown.sampled == 5 and grown.counts["zeb"] == 1
+    assert grown is not None and grown.sampled == 5 and grown.whole and grown.counts["zeb"] == 1
+
+
+def test_a_failed_sample_is_tried_again_after_its_ttl_not_at_every_search(stocked: SqlStore) -> None:
+    from sqlalchemy import create_engine
+
+    broken = create_engine("sqlite:////nonexistent-dir/never.db")
+    sample = stocked.search_sample = TrigramSample(broken, ttl=3600)
+    assert _found(stocked, "billing")[1] == 2
+    sample.wait()
+    assert _found(stocked, "billing")[1] == 2  # still right, tiled
+    sample.wait()
+    assert sample.taken == 0 and sample.frequencies() is None
+    assert sample._thread is not None and not sample._thread.is_alive()
+    started = sample._thread
+    _found(stocked, "api")
+    assert sample._thread is started  # no new attempt within the ttl
+    broken.dispose()
 
 
 def test_a_search_among_many_alike_names_asks_the_index_for_rare_trigrams_only(store: SqlStore) -> None:

@@ -49,3 +49,10 @@ def test_a_term_every_secret_holds_asks_one_trigram_only() -> None:
 def test_a_trigram_absent_from_the_sample_counts_as_rare_not_as_missing() -> None:
     assert 0 < FLEET.share("zzz") < FLEET.share("042") < FLEET.share("app")
     assert narrowing_trigrams("zzz-config", FLEET)[0] == "zzz"
+
+
+def test_for_pg_trgm_only_trigrams_of_letters_and_digits_are_asked_for() -> None:
+    """pg_trgm keeps the trigrams of words; "42-" or "-00" are not keys of its index."""
+    chosen = narrowing_trigrams("app-0042-config", FLEET, words_only=True)
+    assert chosen and all(g.isalnum() for g in chosen), chosen
+    assert narrowing_trigrams("a-b-c", FLEET, words_only=True) == tiling_trigrams("a-b-c")  # none: tiled
