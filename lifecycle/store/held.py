@@ -166,7 +166,8 @@ def prepare(writes: list[HeldWrite], dialect: Dialect) -> None:
         w.driver = (compiled.string, args)
 
 
-def _compile(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> tuple[Any, dict[str, Any], tuple[str, ...] | None]:
+def _compile(statement: Any, keys: tuple[str, ...],
+             dialect: Dialect) -> tuple[Any, dict[str, Any], tuple[str, ...] | None]:
     """(compiled, bind processors by name, the bound names when each is a parameter as given);
     (None, {}, None) for a statement `prepare` leaves to SQLAlchemy."""
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -90,6 +91,9 @@ secrets = Table(
     Index("ix_secrets_created_at", "created_at"),
     Index("ix_secrets_name", "name"),
     Index("ix_secrets_expiration_date", "expiration_date"),
+    # Active secrets by expiry: finding the expired ones to deactivate skips those already done.
+    Index("ix_secrets_active_expiration", "expiration_date", sqlite_where=text("state = 1"),
+          postgresql_where=text("state = 1")),
     Index("ix_secrets_next_rotation_date", "next_rotation_date"),
     Index("ix_secrets_next_expiry_notice", "next_expiry_notice"),
 )

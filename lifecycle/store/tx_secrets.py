@@ -37,7 +37,8 @@ from lifecycle.store.tx_base import (
 def _snapshot(table: Any, by: Any, order: list[Any], for_update: bool) -> Any:
     """Every column of ``table`` as the driver returns it, ``by`` (the secret id) first."""
     raw = [type_coerce(c, NullType()).label(c.name) for c in table.c if c is not by]
-    q = select(type_coerce(by, NullType()).label("by"), *raw).where(by.in_(bindparam("ids", expanding=True))).order_by(*order)
+    q = (select(type_coerce(by, NullType()).label("by"), *raw)
+         .where(by.in_(bindparam("ids", expanding=True))).order_by(*order))
     return q.with_for_update() if for_update else q
 
 
@@ -224,7 +225,8 @@ class SecretsTx(TxBase):
             for r in self._c.execute(_SNAPSHOT[(what, False)], {"ids": ids}):
                 if r[0] in rows:
                     rows[r[0]][at].append(tuple(r))
-        return {i: (row, tuple(stages), tuple(locks), tuple(versions)) for i, (row, stages, locks, versions) in rows.items()}
+        return {i: (row, tuple(stages), tuple(locks), tuple(versions))
+                for i, (row, stages, locks, versions) in rows.items()}
 
     def peek_prefetched(self, secret_id: str) -> tuple[Any, ...] | None:
         """What prefetch_secrets read of a secret and is still unused, left for the reads it
@@ -340,7 +342,8 @@ class SecretsTx(TxBase):
 
     def secrets_expired_but_active(self, now: datetime, limit: int) -> list[SecretRecord]:
         s = t.secrets.c
-        q = (select(t.secrets).where(s.expiration_date.is_not(None), s.expiration_date <= now, s.state == 1,
+        q = (select(t.secrets).where(s.expiration_date.is_not(None), s.expiration_date <= now,
+                                     s.state == 1,
                                      s.locks_total == 0)
              .order_by(s.expiration_date, s.id).limit(limit))
         if self._for_update:

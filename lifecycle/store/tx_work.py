@@ -93,7 +93,8 @@ class WorkTx(TxBase):
         first: each becomes processing under ``owner``, one attempt more, its fence bumped. One
         statement; rows are locked with SKIP LOCKED on PostgreSQL, so concurrent claimers never
         share one, and on SQLite it runs as the only writer."""
-        params = {"now": now, "limit": limit, "kinds": list(kinds or ()), "owner": owner, "lease_expires": lease_expires}
+        params = {"now": now, "limit": limit, "kinds": list(kinds or ()), "owner": owner,
+                  "lease_expires": lease_expires}
         rows = [_record(TaskRecord, r) for r in self._c.execute(_CLAIM_DUE[(bool(kinds), self._for_update)], params)]
         return sorted(rows, key=lambda task: (task.run_after, task.id))
 

@@ -221,10 +221,10 @@ def test_scheduled_renewals_back_off_on_failure_and_recover(env: Env) -> None:
 
     env.cis.state.token = "revoked-token"  # the DNS provider now refuses every change
     clock.now = datetime.fromisoformat(env.meta(secret["id"])["next_rotation_date"].replace("Z", "+00:00")) + timedelta(minutes=1)
-    scheduler.tick(env.core)
+    assert scheduler.tick(env.core).enqueued == 1
     env.work()
     meta = env.meta(secret["id"])
-    assert (meta["state"], meta["rotation_state"], meta["last_rotation_failed"]) == (1, "failed", True)
+    assert (meta["state"], meta["rotation_state"], meta["last_rotation_failed"]) == (1, "failed", True), meta
     still = env.client.get(f"/api/v2/secrets/{secret['id']}/versions/current", headers=env.headers).json()
     assert still["id"] == current["id"]
     assert env.work() == 0  # backing off: nothing runs before the next attempt time

@@ -4,6 +4,7 @@ safely and recovers."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -267,3 +268,32 @@ def test_rotations_with_a_webhook_registered_queue_a_delivery_each(core: Core, c
     assert workers.run_due(core, scheduler.HANDLERS) == 3
     assert [len(_versions(core, i)) for i in ids] == [2, 2, 2]
     assert len(webhooks.deliveries(core, hook.id)) == 3
+
+
+def test_finding_expired_active_secrets_reads_active_ones_only(core: Core) -> None:
+    """Deactivated secrets stay expired for ever; the scheduler's pass, and the look before it,
+    must find the still-active expired ones without walking the deactivated ones."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "expiration_date" in statement and "state" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(core.store.engine, "before_cursor_execute", capture)
+    try:
+        with core.store.reader() as tx:
+            tx.secrets_expired_but_active(core.clock(), 10)
+            tx.scheduled_work_due(core.clock())
+    finally:
+        event.remove(core.store.engine, "before_cursor_execute", capture)
+    assert len(seen) == 2
+    with core.store.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if not sqlite:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # an empty table is cheaper to scan otherwise
+        for statement, parameters in seen:
+            rows = conn.exec_driver_sql(f"EXPLAIN {'QUERY PLAN ' if sqlite else ''}{statement}", parameters)
+            plan = " ".join(str(r[-1]) for r in rows)
+            assert "ix_secrets_active_expiration" in plan, plan
