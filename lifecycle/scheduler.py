@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -123,7 +123,7 @@ def run_rotations(core: Core, batch: list[tasks.Claimed]) -> None:
 @dataclass(frozen=True, slots=True)
 class _Unit:
     task_id: str
-    reads: tuple[Any, ...]  # the secret's row, stage labels, locks and versions, as stored when planned
+    reads: tuple[Any, ...] = field(repr=False)  # the secret's rows as stored when planned (sealed payloads among them)
     writes: list[Any]  # the writes its rotation held
 
 

@@ -133,10 +133,10 @@ class HeldWrites:
         groups: dict[tuple[int, int, tuple[str, ...]], list[HeldWrite]] = {}
         for w in sorted(writes, key=lambda w: _RANK[w.kind]):  # stable: the batch's order within a kind
             groups.setdefault((_RANK[w.kind], id(w.statement), tuple(w.params)), []).append(w)
-        for group in groups.values():
-            prepared = [w.driver for w in group]
-            if all(prepared) and len({d[0] for d in prepared if d}) == 1:
-                self.conn.exec_driver_sql(group[0].driver[0], [d[1] for d in prepared if d])  # type: ignore[index]
+        for group in groups.values():  # one statement and parameter names: one SQL when prepared
+            drivers = [w.driver for w in group if w.driver is not None]
+            if len(drivers) == len(group):
+                self.conn.exec_driver_sql(drivers[0][0], [args for _sql, args in drivers])
             else:
                 self.conn.execute(group[0].statement, [w.params for w in group])
 

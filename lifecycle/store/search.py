@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Integer, bindparam, column, exists, func, or_, select, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from lifecycle.store import schema as t
 from lifecycle.store.tx_base import _escape_like
@@ -119,20 +118,20 @@ class TrigramSample:
         self.size, self.ttl = size, ttl
         self._engine = engine
         self._rng = rng or random.Random()
-        self._taken: tuple[float, Frequencies | None] | None = None  # (when, what) of the last attempt
+        self._last: tuple[float, Frequencies | None] | None = None  # (when, what) of the last attempt
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.taken = 0
 
     def frequencies(self) -> Frequencies | None:
-        taken = self._taken
-        if taken is None or time.monotonic() - taken[0] >= self._ttl_of(taken[1]):
+        last = self._last
+        if last is None or time.monotonic() - last[0] >= self._ttl_of(last[1]):
             self._refresh_in_background()
-        return taken[1] if taken else None
+        return last[1] if last else None
 
     def take(self, conn: Connection) -> Frequencies:
         fresh = self._sample(conn)
-        self._taken = (time.monotonic(), fresh)
+        self._last = (time.monotonic(), fresh)
         self.taken += 1
         return fresh
 
@@ -170,8 +169,8 @@ class TrigramSample:
             self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:
-        previous = self._taken[1] if self._taken else None
-        self._taken = (time.monotonic(), previous)  # tried now: again after the ttl, not at every search
+        previous = self._last[1] if self._last else None
+        self._last = (time.monotonic(), previous)  # tried now: again after the ttl, not at every search
         log.warning("search: sampling trigram frequencies failed (%s); trying again in %.0f s",
                     type(exc).__name__, self._ttl_of(previous))
 

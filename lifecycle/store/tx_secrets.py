@@ -51,6 +51,18 @@ _SNAPSHOT = {
     ("secret_versions", False): _snapshot(t.secret_versions, t.secret_versions.c.secret_id,
                                           [t.secret_versions.c.secret_id, t.secret_versions.c.seq], False),
 }
+def rotation_due(now: Any) -> tuple[Any, ...]:
+    """The secrets whose rotation is due at ``now`` (a value or a bind parameter)."""
+    s = t.secrets.c
+    return s.next_rotation_date.is_not(None), s.next_rotation_date <= now
+
+
+def expired_active(now: Any) -> tuple[Any, ...]:
+    """The secrets expired at ``now`` and still active, unlocked (ix_secrets_active_expiration)."""
+    s = t.secrets.c
+    return s.expiration_date.is_not(None), s.expiration_date <= now, s.state == 1, s.locks_total == 0
+
+
 FEW_MATCHES = 1_000  # a search matching at most this many secrets has its page planned from their ids
 SORTABLE = {
     "id": t.secrets.c.id,
@@ -334,18 +346,14 @@ class SecretsTx(TxBase):
         """Secrets whose next_rotation_date has come, oldest first, by the index on that column.
         Locked with SKIP LOCKED on PostgreSQL so concurrent schedulers share the work."""
         s = t.secrets.c
-        q = (select(t.secrets).where(s.next_rotation_date.is_not(None), s.next_rotation_date <= now)
-             .order_by(s.next_rotation_date, s.id).limit(limit))
+        q = select(t.secrets).where(*rotation_due(now)).order_by(s.next_rotation_date, s.id).limit(limit)
         if self._for_update:
             q = q.with_for_update(skip_locked=True)
         return [_record(SecretRecord, r) for r in self._c.execute(q)]
 
     def secrets_expired_but_active(self, now: datetime, limit: int) -> list[SecretRecord]:
         s = t.secrets.c
-        q = (select(t.secrets).where(s.expiration_date.is_not(None), s.expiration_date <= now,
-                                     s.state == 1,
-                                     s.locks_total == 0)
-             .order_by(s.expiration_date, s.id).limit(limit))
+        q = select(t.secrets).where(*expired_active(now)).order_by(s.expiration_date, s.id).limit(limit)
         if self._for_update:
             q = q.with_for_update(skip_locked=True)
         return [_record(SecretRecord, r) for r in self._c.execute(q)]

@@ -18,6 +18,7 @@ from lifecycle.records import (
 )
 from lifecycle.store import schema as t
 from lifecycle.store.tx_base import TxBase, _insert_statement, _record, _row
+from lifecycle.store.tx_secrets import expired_active, rotation_due
 
 _INSERT_EVENT = insert(t.events).returning(t.events.c.id)
 _GET_TOKEN = select(t.api_tokens).where(t.api_tokens.c.id == bindparam("id"))
@@ -56,13 +57,16 @@ def _any_due_task(by_kind: bool) -> Any:
     return q.where(t.tasks.c.kind.in_(bindparam("kinds", expanding=True))) if by_kind else q
 
 
-def _scheduled_work() -> Any:
+def _expiry_notice_due(now: Any) -> tuple[Any, ...]:
     s = t.secrets.c
+    return s.next_expiry_notice.is_not(None), s.next_expiry_notice <= now
+
+
+def _scheduled_work() -> Any:
+    """One row if any of the scheduler's three kinds of work is due, each found by its index."""
     now = bindparam("now")
-    due = [(s.next_rotation_date.is_not(None), s.next_rotation_date <= now),
-           (s.next_expiry_notice.is_not(None), s.next_expiry_notice <= now),
-           (s.expiration_date.is_not(None), s.expiration_date <= now, s.state == 1, s.locks_total == 0)]
-    return union_all(*(select(s.id).where(*conditions).limit(1).subquery().select() for conditions in due))
+    due = [rotation_due(now), _expiry_notice_due(now), expired_active(now)]
+    return union_all(*(select(t.secrets.c.id).where(*conditions).limit(1).subquery().select() for conditions in due))
 
 
 _CLAIM_DUE = {(by_kind, skip): _claim_due(by_kind, skip) for by_kind in (False, True) for skip in (False, True)}
@@ -175,16 +179,15 @@ class WorkTx(TxBase):
 
     def secrets_due_expiry_notice(self, now: datetime, limit: int) -> list[SecretRecord]:
         s = t.secrets.c
-        q = (select(t.secrets).where(s.next_expiry_notice.is_not(None), s.next_expiry_notice <= now)
-             .order_by(s.next_expiry_notice, s.id).limit(limit))
+        q = select(t.secrets).where(*_expiry_notice_due(now)).order_by(s.next_expiry_notice, s.id).limit(limit)
         if self._for_update:
             q = q.with_for_update(skip_locked=True)
         return [_record(SecretRecord, r) for r in self._c.execute(q)]
 
     def scheduled_work_due(self, now: datetime) -> bool:
         """Whether the scheduler has anything to do: a rotation, an expiry notice or an expiry due
-        (the conditions of secrets_due_for_rotation, secrets_due_expiry_notice and
-        secrets_expired_but_active, each by its index)."""
+        (what secrets_due_for_rotation, secrets_due_expiry_notice and secrets_expired_but_active
+        find, by the same conditions)."""
         return self._c.execute(_SCHEDULED_WORK, {"now": now}).first() is not None
 
     def insert_webhook(self, hook: WebhookRecord) -> None:
