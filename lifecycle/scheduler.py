@@ -144,8 +144,7 @@ def _plan(core: Core, batch: list[tasks.Claimed], now: datetime) -> _Plan:
     with core.store.reader(one_snapshot=True) as tx, tx.held_writes(dry=True):
         hooks = tx.list_webhooks()
         ids = list(dict.fromkeys(c.task.secret_id for c in batch if c.task.secret_id))
-        tx.prefetch_secrets(ids)
-        stored = tx.snapshot_secrets(ids)  # the same rows as stored, for the write transaction to compare
+        stored = tx.prefetch_secrets(ids)  # the rows as stored, for the write transaction to compare
         tx.hold_fences({claimed.task.id: claimed.fence for claimed in batch})  # checked by the write transaction
         for claimed in batch:
             secret_id = claimed.task.secret_id

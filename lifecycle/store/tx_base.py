@@ -27,7 +27,11 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 
 def _record(cls: type[R], row: Any) -> R:
-    mapping = row._mapping
+    return _from_mapping(cls, row._mapping)
+
+
+def _from_mapping(cls: type[R], mapping: Any) -> R:
+    """A record from column values by name (a row's mapping, a decoded snapshot row)."""
     return cls(**{name: mapping[name] for name in _field_names(cls)})
 
 

@@ -29,28 +29,13 @@ from lifecycle.store.search import matching_ids, search_text
 from lifecycle.store.tx_base import (
     TxBase,
     _escape_like,
+    _from_mapping,
     _insert_statement,
     _record,
     _row,
 )
 
-def _snapshot(table: Any, by: Any, order: list[Any], for_update: bool) -> Any:
-    """Every column of ``table`` as the driver returns it, ``by`` (the secret id) first."""
-    raw = [type_coerce(c, NullType()).label(c.name) for c in table.c if c is not by]
-    q = (select(type_coerce(by, NullType()).label("by"), *raw)
-         .where(by.in_(bindparam("ids", expanding=True))).order_by(*order))
-    return q.with_for_update() if for_update else q
 
-
-_SNAPSHOT = {
-    **{("secrets", locked): _snapshot(t.secrets, t.secrets.c.id, [t.secrets.c.id], locked) for locked in (False, True)},
-    ("version_stages", False): _snapshot(t.version_stages, t.version_stages.c.secret_id,
-                                         [t.version_stages.c.secret_id, t.version_stages.c.stage], False),
-    ("locks", False): _snapshot(t.locks, t.locks.c.secret_id, [t.locks.c.secret_id, t.locks.c.version_id,
-                                                              t.locks.c.name], False),
-    ("secret_versions", False): _snapshot(t.secret_versions, t.secret_versions.c.secret_id,
-                                          [t.secret_versions.c.secret_id, t.secret_versions.c.seq], False),
-}
 def rotation_due(now: Any) -> tuple[Any, ...]:
     """The secrets whose rotation is due at ``now`` (a value or a bind parameter)."""
     s = t.secrets.c
@@ -61,6 +46,43 @@ def expired_active(now: Any) -> tuple[Any, ...]:
     """The secrets expired at ``now`` and still active, unlocked (ix_secrets_active_expiration)."""
     s = t.secrets.c
     return s.expiration_date.is_not(None), s.expiration_date <= now, s.state == 1, s.locks_total == 0
+
+
+# What a snapshot of secrets reads (snapshot_secrets): per table, its secret id column and order.
+_SNAPSHOT_OF = {
+    "secrets": (t.secrets, t.secrets.c.id, [t.secrets.c.id]),
+    "version_stages": (t.version_stages, t.version_stages.c.secret_id, [t.version_stages.c.stage]),
+    "locks": (t.locks, t.locks.c.secret_id, [t.locks.c.version_id, t.locks.c.name]),
+    "secret_versions": (t.secret_versions, t.secret_versions.c.secret_id, [t.secret_versions.c.seq]),
+}
+
+
+def _snapshot_columns(what: str) -> list[Any]:
+    """The columns of a snapshot row of table ``what``, in order: the secret id first."""
+    table, by, _order = _SNAPSHOT_OF[what]
+    return [by, *(c for c in table.c if c is not by)]
+
+
+def _snapshot(what: str, for_update: bool) -> Any:
+    """Every column of table ``what`` as the driver returns it, the secret id first."""
+    _table, by, order = _SNAPSHOT_OF[what]
+    q = (select(*(type_coerce(c, NullType()).label(c.name) for c in _snapshot_columns(what)))
+         .where(by.in_(bindparam("ids", expanding=True))).order_by(by, *order))
+    return q.with_for_update() if for_update else q
+
+
+_SNAPSHOT = {(what, locked): _snapshot(what, locked) for what in _SNAPSHOT_OF for locked in (False, True)}
+_DECODERS: dict[tuple[str, int], tuple[Any, list[tuple[str, Any]]]] = {}
+
+
+def _decoded(what: str, row: tuple[Any, ...], dialect: Any) -> dict[str, Any]:
+    """A snapshot row of table ``what`` by column name, each value through its column type's
+    result processor for ``dialect``: what a query typed by the table returns."""
+    cached = _DECODERS.get((what, id(dialect)))
+    if cached is None or cached[0] is not dialect:
+        cached = _DECODERS[(what, id(dialect))] = (dialect, [
+            (c.name, c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in _snapshot_columns(what)])
+    return {name: p(value) if p is not None else value for (name, p), value in zip(cached[1], row, strict=True)}
 
 
 FEW_MATCHES = 1_000  # a search matching at most this many secrets has its page planned from their ids
@@ -195,33 +217,24 @@ class SecretsTx(TxBase):
         row = self._c.execute(q, {"id": secret_id}).first()
         return _record(SecretRecord, row) if row else None
 
-    def prefetch_secrets(self, secret_ids: Sequence[str], *, for_update: bool = False) -> None:
-        """Read ahead, in four queries, what changing each of these secrets reads first: the
-        secret (locked on PostgreSQL with ``for_update``, in id order), its stage labels, locks
-        and versions. Each is used by the first read of it inside this held_writes() block;
-        a write to it drops it."""
-        ids = sorted(set(secret_ids))
-        if not ids:
-            return
-        q = select(t.secrets).where(t.secrets.c.id.in_(ids)).order_by(t.secrets.c.id)
+    def prefetch_secrets(self, secret_ids: Sequence[str], *, for_update: bool = False) -> dict[str, tuple[Any, ...]]:
+        """Read ahead, in the four queries of `snapshot_secrets`, what changing each of these
+        secrets reads first: the secret (locked on PostgreSQL with ``for_update``, in id order),
+        its stage labels, locks and versions, as records. Each is used by the first read of it
+        inside this held_writes() block; a write to it drops it. Returns the snapshot the
+        records were made from."""
+        stored = self.snapshot_secrets(secret_ids, for_update=for_update)
         locked = for_update and self._for_update
-        for row in self._c.execute(q.with_for_update() if locked else q):
-            self._prefetched[("secret", row.id)] = (_record(SecretRecord, row), locked)
-        stages: dict[str, dict[str, str]] = {i: {} for i in ids}
-        st = t.version_stages.c
-        for row in self._c.execute(select(st.secret_id, st.stage, st.version_id).where(st.secret_id.in_(ids))):
-            stages[row.secret_id][row.stage] = row.version_id
-        locks: dict[str, list[LockRecord]] = {i: [] for i in ids}
-        for lock in self.list_locks_of_secrets(ids):
-            locks[lock.secret_id].append(lock)
-        versions: dict[str, list[VersionRecord]] = {i: [] for i in ids}
-        v = t.secret_versions.c
-        for row in self._c.execute(select(t.secret_versions).where(v.secret_id.in_(ids)).order_by(v.secret_id, v.seq.desc())):
-            versions[row.secret_id].append(_record(VersionRecord, row))
-        for i in ids:
-            self._prefetched[("stages", i)] = stages[i]
-            self._prefetched[("locks", i)] = sorted(locks[i], key=lambda lock: (lock.created_at, lock.name))
-            self._prefetched[("versions", i)] = versions[i]
+        dialect = self._c.dialect
+        for i, (row, stages, locks, versions) in stored.items():
+            self._prefetched[("secret", i)] = (_from_mapping(SecretRecord, _decoded("secrets", row, dialect)), locked)
+            self._prefetched[("stages", i)] = {r["stage"]: r["version_id"]
+                                               for r in (_decoded("version_stages", s, dialect) for s in stages)}
+            lock_records = [_from_mapping(LockRecord, _decoded("locks", r, dialect)) for r in locks]
+            self._prefetched[("locks", i)] = sorted(lock_records, key=lambda lock: (lock.created_at, lock.name))
+            self._prefetched[("versions", i)] = [_from_mapping(VersionRecord, _decoded("secret_versions", r, dialect))
+                                                 for r in reversed(versions)]  # newest first
+        return stored
 
     def snapshot_secrets(self, secret_ids: Sequence[str], *, for_update: bool = False) -> dict[str, tuple[Any, ...]]:
         """Per secret, its row, stage labels, locks and versions exactly as stored (no records
@@ -483,12 +496,6 @@ class SecretsTx(TxBase):
             q = q.where(t.locks.c.secret_id == secret_id)
         if version_id is not None:
             q = q.where(t.locks.c.version_id == version_id)
-        return [_record(LockRecord, r) for r in self._c.execute(q)]
-
-    def list_locks_of_secrets(self, secret_ids: Sequence[str]) -> list[LockRecord]:
-        if not secret_ids:
-            return []
-        q = select(t.locks).where(t.locks.c.secret_id.in_(list(secret_ids))).order_by(t.locks.c.name)
         return [_record(LockRecord, r) for r in self._c.execute(q)]
 
     def upsert_lock(self, lock: LockRecord) -> None:

@@ -243,6 +243,23 @@ def test_a_snapshot_of_secrets_changes_with_any_row_a_change_of_them_reads(stock
         assert after[a] != before[a] and after[b] == before[b] == first[b]
 
 
+def test_records_read_ahead_equal_the_records_read_one_by_one(stocked: SqlStore) -> None:
+    """prefetch_secrets makes its records from the snapshot's raw rows: every field decoded as a
+    query typed by the table decodes it (datetimes, JSON, bytes, booleans)."""
+    a = SECRETS[0].id
+    with stocked.transaction() as tx:
+        tx.insert_version(version_record(a, 2, attributes={"k": [1, "x"]}, downloaded=True))
+        tx.update_secret(a, attributes={"rotation": {"interval": 3}}, labels=["x", "y"], locks_total=1)
+        tx.upsert_lock(LockRecord(a, version_record(a, 1).id, "app", "d", {"n": 1}, "t", T0, T0))
+    ids = [s.id for s in SECRETS]
+    with stocked.reader() as tx:
+        one_by_one = [(tx.get_secret(i), tx.get_stages(i), tx.list_locks(secret_id=i), tx.list_versions(i)) for i in ids]
+    with stocked.reader() as tx, tx.held_writes(dry=True):
+        tx.prefetch_secrets(ids)
+        ahead = [tx.peek_prefetched(i) for i in ids]
+    assert ahead == one_by_one
+
+
 def _task(i: int, fence: int) -> TaskRecord:
     return TaskRecord(id=f"task-{i}", secret_id=None, kind="k", trigger="t", status="processing", params={}, result=None,
                       attempts=1, run_after=T0, lease_owner="me", lease_expires=T0, fence=fence, last_error_code=None,
