@@ -69,6 +69,18 @@ class VersionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionEntry:
+    """What adding a version and retention read of the versions before it: enough to number
+    the new one, erase payloads no label or lock needs and drop metadata past the newest 50.
+    Reading these instead of whole versions keeps a rotation's reads the same size however
+    long the secret's history."""
+
+    id: str
+    seq: int
+    payload_available: bool
+
+
+@dataclass(frozen=True, slots=True)
 class LockRecord:
     secret_id: str
     version_id: str

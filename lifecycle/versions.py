@@ -14,7 +14,7 @@ from typing import Any
 from lifecycle.core import Core
 from lifecycle.crypto import Sealed
 from lifecycle.errors import InvalidInput, Locked, NotFound
-from lifecycle.records import LockRecord, SecretRecord, VersionRecord
+from lifecycle.records import LockRecord, SecretRecord, VersionEntry, VersionRecord
 from lifecycle.store import Tx
 from lifecycle.vocabulary import Stage
 
@@ -108,7 +108,7 @@ def add_version(
                 f"({', '.join(lock.name for lock in locked)}); remove its locks before creating a new version",
                 locks=[lock.name for lock in locked],
             )
-    existing = [] if first else tx.list_versions(secret.id)
+    existing = [] if first else tx.list_version_entries(secret.id)
     version_id = str(uuid.uuid4())
     sealed = seal(core, secret.id, version_id, data)
     version = VersionRecord(
@@ -138,7 +138,8 @@ def add_version(
         else:
             tx.set_stage(secret.id, label, version_id, present=label in stages)
             stages[label] = version_id
-    kept = apply_retention(tx, secret.id, [version, *existing], stages=stages, locks=locks)
+    kept = apply_retention(tx, secret.id, [VersionEntry(version.id, version.seq, True), *existing], stages=stages,
+                           locks=locks)
     return Added(version, kept, stages, len(locks))
 
 
@@ -179,7 +180,7 @@ def move_current(tx: Tx, secret_id: str, version_id: str, stages: dict[str, str]
 
 
 def apply_retention(
-    tx: Tx, secret_id: str, versions: list[VersionRecord] | None = None, *,
+    tx: Tx, secret_id: str, versions: list[VersionEntry] | None = None, *,
     stages: dict[str, str] | None = None, locks: list[LockRecord] | None = None,
 ) -> int:
     """Erase payloads no stage label or lock needs; drop metadata past the newest 50.
@@ -187,11 +188,11 @@ def apply_retention(
     ``versions`` is newest first; ``stages`` and ``locks``, when given, are the secret's
     labels and locks as they stand in this transaction. Returns how many versions remain.
     """
-    versions = versions if versions is not None else tx.list_versions(secret_id)
+    versions = versions if versions is not None else tx.list_version_entries(secret_id)
     stages = stages if stages is not None else tx.get_stages(secret_id)
     locks = locks if locks is not None else tx.list_locks(secret_id=secret_id)
     keep = set(stages.values()) | {lock.version_id for lock in locks}
-    tx.erase_payloads((v.id for v in versions if v.payload is not None and v.id not in keep), secret_id=secret_id)
+    tx.erase_payloads((v.id for v in versions if v.payload_available and v.id not in keep), secret_id=secret_id)
     dropped = [v.id for v in versions[MAX_VERSIONS_KEPT:] if v.id not in keep]
     tx.delete_versions(dropped, secret_id=secret_id)
     return len(versions) - len(dropped)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 
 from lifecycle.errors import Conflict
-from lifecycle.records import GroupRecord, LockRecord, SecretRecord, VersionRecord
+from lifecycle.records import GroupRecord, LockRecord, SecretRecord, VersionEntry, VersionRecord
 from lifecycle.store import schema as t
 from lifecycle.store.search import matching_ids, search_text
 from lifecycle.store.tx_base import (
@@ -55,11 +55,16 @@ _SNAPSHOT_OF = {
     "locks": (t.locks, t.locks.c.secret_id, [t.locks.c.version_id, t.locks.c.name]),
     "secret_versions": (t.secret_versions, t.secret_versions.c.secret_id, [t.secret_versions.c.seq]),
 }
+_V = t.secret_versions.c
+_ENTRY_COLUMNS = (_V.id, _V.seq, _V.payload.is_not(None).label("payload_available"))  # a VersionEntry's fields
 
 
 def _snapshot_columns(what: str) -> list[Any]:
-    """The columns of a snapshot row of table ``what``, in order: the secret id first."""
+    """The columns of a snapshot row of table ``what``, in order: the secret id first. Of the
+    versions, only their entries (VersionEntry): that is all a change of the secret reads of them."""
     table, by, _order = _SNAPSHOT_OF[what]
+    if what == "secret_versions":
+        return [by, *_ENTRY_COLUMNS]
     return [by, *(c for c in table.c if c is not by)]
 
 
@@ -121,6 +126,8 @@ _GET_STAGED_VERSION = (
 )
 _LIST_VERSIONS = (select(t.secret_versions).where(t.secret_versions.c.secret_id == bindparam("secret_id"))
                   .order_by(t.secret_versions.c.seq.desc()))
+_LIST_VERSION_ENTRIES = (select(*_ENTRY_COLUMNS).where(t.secret_versions.c.secret_id == bindparam("secret_id"))
+                         .order_by(t.secret_versions.c.seq.desc()))
 _UPDATE_VERSION = update(t.secret_versions).where(t.secret_versions.c.id == bindparam("row_id"))
 _ERASE_PAYLOAD = _UPDATE_VERSION.values(payload=None, wrapped_key=None, key_id=None)
 _DELETE_VERSION = delete(t.secret_versions).where(t.secret_versions.c.id == bindparam("row_id"))
@@ -220,7 +227,7 @@ class SecretsTx(TxBase):
     def prefetch_secrets(self, secret_ids: Sequence[str], *, for_update: bool = False) -> dict[str, tuple[Any, ...]]:
         """Read ahead, in the four queries of `snapshot_secrets`, what changing each of these
         secrets reads first: the secret (locked on PostgreSQL with ``for_update``, in id order),
-        its stage labels, locks and versions, as records. Each is used by the first read of it
+        its stage labels and locks as records, its versions as entries. Each is used by the first read of it
         inside this held_writes() block; a write to it drops it. Returns the snapshot the
         records were made from."""
         stored = self.snapshot_secrets(secret_ids, for_update=for_update)
@@ -232,8 +239,8 @@ class SecretsTx(TxBase):
                                                for r in (_decoded("version_stages", s, dialect) for s in stages)}
             lock_records = [_from_mapping(LockRecord, _decoded("locks", r, dialect)) for r in locks]
             self._prefetched[("locks", i)] = sorted(lock_records, key=lambda lock: (lock.created_at, lock.name))
-            self._prefetched[("versions", i)] = [_from_mapping(VersionRecord, _decoded("secret_versions", r, dialect))
-                                                 for r in reversed(versions)]  # newest first
+            self._prefetched[("versions", i)] = [VersionEntry(version_id, int(seq), bool(available))
+                                                 for _, version_id, seq, available in reversed(versions)]  # newest first
         return stored
 
     def snapshot_secrets(self, secret_ids: Sequence[str], *, for_update: bool = False) -> dict[str, tuple[Any, ...]]:
@@ -394,9 +401,15 @@ class SecretsTx(TxBase):
         return _record(VersionRecord, row) if row else None
 
     def list_versions(self, secret_id: str) -> list[VersionRecord]:
+        """Newest first."""
+        return [_record(VersionRecord, r) for r in self._c.execute(_LIST_VERSIONS, {"secret_id": secret_id})]
+
+    def list_version_entries(self, secret_id: str) -> list[VersionEntry]:
+        """Newest first: each version's id, number and whether it still holds its payload."""
         if self._prefetched and ("versions", secret_id) in self._prefetched:
             return self._prefetched.pop(("versions", secret_id))  # type: ignore[no-any-return]
-        return [_record(VersionRecord, r) for r in self._c.execute(_LIST_VERSIONS, {"secret_id": secret_id})]
+        return [VersionEntry(r.id, r.seq, bool(r.payload_available))
+                for r in self._c.execute(_LIST_VERSION_ENTRIES, {"secret_id": secret_id})]
 
     def find_version_by_token(self, secret_id: str, token: str) -> VersionRecord | None:
         v = t.secret_versions.c

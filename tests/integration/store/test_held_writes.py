@@ -208,7 +208,7 @@ def test_rows_read_ahead_serve_one_read_each_and_yield_to_writes(stocked: SqlSto
         for i in ids:
             assert tx.get_secret(i, for_update=True).id == i  # type: ignore[union-attr]
             assert tx.get_stages(i) == {"current": version_record(i, 1).id}
-            assert [v.seq for v in tx.list_versions(i)] == [1]
+            assert [(v.seq, v.payload_available) for v in tx.list_version_entries(i)] == [(1, True)]
             assert tx.list_locks(secret_id=i) == []
         assert len(sent) == ahead  # all from the four queries ahead
         tx.get_stages(ids[0])
@@ -232,8 +232,9 @@ def test_a_snapshot_of_secrets_changes_with_any_row_a_change_of_them_reads(stock
         lambda tx: tx.update_secret(a, attributes={"x": 1}),
         lambda tx: tx.add_stage(a, "blue", version_record(a, 1).id),
         lambda tx: tx.upsert_lock(LockRecord(a, version_record(a, 1).id, "app", None, {}, "t", T0, T0)),
-        lambda tx: tx.update_version(version_record(a, 1).id, downloaded=True),
         lambda tx: tx.insert_version(version_record(a, 2)),
+        lambda tx: tx.erase_payloads([version_record(a, 1).id], secret_id=a),
+        lambda tx: tx.delete_versions([version_record(a, 1).id], secret_id=a),
     ]
     for change in changes:
         before = snap()
@@ -241,6 +242,12 @@ def test_a_snapshot_of_secrets_changes_with_any_row_a_change_of_them_reads(stock
             change(tx)
         after = snap()
         assert after[a] != before[a] and after[b] == before[b] == first[b]
+    # A version's metadata is not read by a change of the secret (only its number and whether it
+    # holds a payload), so editing it leaves the snapshot as it was.
+    before = snap()
+    with stocked.transaction() as tx:
+        tx.update_version(version_record(a, 2).id, downloaded=True, custom_metadata={"edited": True})
+    assert snap() == before
 
 
 def test_records_read_ahead_equal_the_records_read_one_by_one(stocked: SqlStore) -> None:
@@ -253,7 +260,8 @@ def test_records_read_ahead_equal_the_records_read_one_by_one(stocked: SqlStore)
         tx.upsert_lock(LockRecord(a, version_record(a, 1).id, "app", "d", {"n": 1}, "t", T0, T0))
     ids = [s.id for s in SECRETS]
     with stocked.reader() as tx:
-        one_by_one = [(tx.get_secret(i), tx.get_stages(i), tx.list_locks(secret_id=i), tx.list_versions(i)) for i in ids]
+        one_by_one = [(tx.get_secret(i), tx.get_stages(i), tx.list_locks(secret_id=i), tx.list_version_entries(i))
+                      for i in ids]
     with stocked.reader() as tx, tx.held_writes(dry=True):
         tx.prefetch_secrets(ids)
         ahead = [tx.peek_prefetched(i) for i in ids]
