@@ -99,7 +99,7 @@ class SqlStore:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             try:
                 with conn.begin():
-                    yield Tx(conn, self.search_sample)
+                    yield Tx(conn, self.search_sample, writes=False)
             except DBAPIError as exc:
                 raise _translate(exc) from None
 

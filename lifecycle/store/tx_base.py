@@ -53,10 +53,12 @@ def _escape_like(value: str) -> str:
 class TxBase:
     """The connection of one transaction, shared by the entity mixins that make up `Tx`."""
 
-    def __init__(self, conn: Connection, search_sample: TrigramSample | None = None) -> None:
+    def __init__(self, conn: Connection, search_sample: TrigramSample | None = None, *, writes: bool = True) -> None:
         self._c = conn
         self._search_sample = search_sample  # the store's trigram frequencies, steering search
-        self._for_update = conn.dialect.name == "postgresql"
+        # Row locks (PostgreSQL's FOR UPDATE) only where they guard a write: a read-only
+        # transaction taking them would wait for, and make wait, the writers of those rows.
+        self._for_update = writes and conn.dialect.name == "postgresql"
         self.queued_tasks = False  # set when this transaction made a task runnable: ring after commit
         self._memo: dict[Any, Any] = {}  # reads repeated within this transaction; writes drop them
         self._held: HeldWrites | None = None  # inside held_writes()

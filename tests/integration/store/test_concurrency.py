@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 
@@ -42,3 +42,26 @@ def test_same_token_in_another_group_is_independent(core: Core) -> None:
     assert a.secret.id != b.secret.id
     with pytest.raises(Conflict):
         secrets.create_secret(core, SYSTEM, SecretDraft("kv", "n2", fields={"data": {}}, client_request_token="t"))
+
+
+def test_a_reader_waits_for_no_writer_even_where_a_write_would_lock_the_row(core: Core) -> None:
+    """The rotation plan reads secrets in a read-only snapshot through the same calls that lock
+    their rows in a write transaction (get_secret(for_update=True)). A reader takes no row lock,
+    so it neither waits for a writer holding the row nor makes one wait."""
+    view = secrets.create_secret(core, SYSTEM, SecretDraft("kv", "held-row", fields={"data": {"v": 1}}))
+
+    def read() -> str | None:
+        with core.store.reader(one_snapshot=True) as tx:
+            found = tx.get_secret(view.secret.id, for_update=True)
+            return found.name if found else None
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        with core.store.transaction() as writer:
+            assert writer.get_secret(view.secret.id, for_update=True) is not None  # the row is locked (PostgreSQL)
+            pending = pool.submit(read)
+            finished, _ = wait([pending], timeout=10)
+        assert finished, "a read-only transaction waited for the writer holding the row it read"
+        assert pending.result() == "held-row"
+    finally:
+        pool.shutdown()
