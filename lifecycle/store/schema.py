@@ -267,7 +267,7 @@ tasks = Table(
     Column("created_by", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    Index("ix_tasks_due", "status", "run_after"),
+    Index("ix_tasks_due", "status", "run_after", "id"),  # due tasks in claiming order, no sort
     Index("ix_tasks_lease", "status", "lease_expires"),  # expired leases, without scanning finished tasks
     Index("ix_tasks_secret", "secret_id"),
 )

@@ -35,19 +35,35 @@ def _runnable() -> Any:
 def _claim_due(by_kind: bool, skip_locked: bool) -> Any:
     """Lease the first ``limit`` runnable tasks in one statement, returning them as leased.
 
-    On PostgreSQL the rows are picked and locked (SKIP LOCKED) in a MATERIALIZED CTE, run
-    once: as an `IN (subquery)` the planner may run the locking LIMIT subquery again while
-    rechecking a row another transaction changed, and lease more than ``limit``. On SQLite,
-    the one writer, the subquery is plain."""
+    The runnable tasks are two ordered index walks, each stopping at ``limit``: queued ones
+    due by ix_tasks_due (status, run_after, id), expired leases by ix_tasks_lease. As one OR,
+    both backends gathered every queued task and sorted them all to take the first few, a
+    cost that grew with the queue (3.4 ms per claim with 10,000 queued, on SQLite, under the
+    write lock).
+
+    On PostgreSQL each walk locks its rows (SKIP LOCKED) inside a MATERIALIZED CTE, run once:
+    as an `IN (subquery)` the planner may run a locking LIMIT subquery again while rechecking
+    a row another transaction changed, and lease more than ``limit``. On SQLite, the one
+    writer, the subquery is plain."""
     k = t.tasks.c
-    due = select(k.id).where(_runnable()).order_by(k.run_after, k.id).limit(bindparam("limit"))
-    if by_kind:
-        due = due.where(k.kind.in_(bindparam("kinds", expanding=True)))
+    now, limit = bindparam("now"), bindparam("limit")
+
+    def walk(*conditions: Any) -> Any:
+        q = select(k.id, k.run_after).where(*conditions).order_by(k.run_after, k.id).limit(limit)
+        if by_kind:
+            q = q.where(k.kind.in_(bindparam("kinds", expanding=True)))
+        if skip_locked:
+            q = q.with_for_update(skip_locked=True)
+        return q.subquery().select()
+
+    runnable = union_all(walk(k.status == "queued", k.run_after <= now),
+                         walk(k.status == "processing", k.lease_expires < now)).subquery("runnable")
+    due = select(runnable.c.id).order_by(runnable.c.run_after, runnable.c.id).limit(limit)
     leased = update(t.tasks).values(
         status="processing", lease_owner=bindparam("owner"), lease_expires=bindparam("lease_expires"),
-        attempts=k.attempts + 1, fence=k.fence + 1, updated_at=bindparam("now"))
+        attempts=k.attempts + 1, fence=k.fence + 1, updated_at=now)
     if skip_locked:
-        picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        picked = due.cte("due").prefix_with("MATERIALIZED")
         return leased.where(k.id == picked.c.id).returning(*t.tasks.c)
     return leased.where(k.id.in_(due.scalar_subquery())).returning(*t.tasks.c)
 
