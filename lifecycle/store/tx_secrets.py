@@ -90,6 +90,15 @@ def _decoded(what: str, row: tuple[Any, ...], dialect: Any) -> dict[str, Any]:
     return {name: p(value) if p is not None else value for (name, p), value in zip(cached[1], row, strict=True)}
 
 
+@dataclass(frozen=True, slots=True)
+class DueRotation:
+    """A secret whose rotation is due: all the scheduler reads of it to enqueue the rotation."""
+
+    id: str
+    next_rotation_date: datetime
+    attributes: dict[str, Any]
+
+
 FEW_MATCHES = 1_000  # a search matching at most this many secrets has its page planned from their ids
 SORTABLE = {
     "id": t.secrets.c.id,
@@ -126,6 +135,10 @@ _GET_STAGED_VERSION = (
 )
 _LIST_VERSIONS = (select(t.secret_versions).where(t.secret_versions.c.secret_id == bindparam("secret_id"))
                   .order_by(t.secret_versions.c.seq.desc()))
+_DUE = (select(t.secrets.c.id, t.secrets.c.next_rotation_date, t.secrets.c.attributes)
+        .where(*rotation_due(bindparam("now"))).order_by(t.secrets.c.next_rotation_date, t.secrets.c.id)
+        .limit(bindparam("limit")))
+_DUE_ROTATIONS = {False: _DUE, True: _DUE.with_for_update(skip_locked=True)}
 _LIST_VERSION_ENTRIES = (select(*_ENTRY_COLUMNS).where(t.secret_versions.c.secret_id == bindparam("secret_id"))
                          .order_by(t.secret_versions.c.seq.desc()))
 _UPDATE_VERSION = update(t.secret_versions).where(t.secret_versions.c.id == bindparam("row_id"))
@@ -362,14 +375,13 @@ class SecretsTx(TxBase):
         if gone is not None:
             self.add_to_count(gone.secret_group_id, gone.secret_type, -1, shard=_shard(secret_id))
 
-    def secrets_due_for_rotation(self, now: datetime, limit: int) -> list[SecretRecord]:
-        """Secrets whose next_rotation_date has come, oldest first, by the index on that column.
-        Locked with SKIP LOCKED on PostgreSQL so concurrent schedulers share the work."""
-        s = t.secrets.c
-        q = select(t.secrets).where(*rotation_due(now)).order_by(s.next_rotation_date, s.id).limit(limit)
-        if self._for_update:
-            q = q.with_for_update(skip_locked=True)
-        return [_record(SecretRecord, r) for r in self._c.execute(q)]
+    def secrets_due_for_rotation(self, now: datetime, limit: int) -> list[DueRotation]:
+        """Secrets whose next_rotation_date has come, oldest first, by the index on that column:
+        what enqueueing their rotation reads of them. Locked with SKIP LOCKED on PostgreSQL so
+        concurrent schedulers share the work."""
+        q = _DUE_ROTATIONS[self._for_update]
+        return [DueRotation(r.id, r.next_rotation_date, r.attributes)
+                for r in self._c.execute(q, {"now": now, "limit": limit})]
 
     def secrets_expired_but_active(self, now: datetime, limit: int) -> list[SecretRecord]:
         s = t.secrets.c
