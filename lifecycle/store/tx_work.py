@@ -26,27 +26,16 @@ _UPDATE_TASK = update(t.tasks).where(t.tasks.c.id == bindparam("row_id"))
 _UPDATE_TASK_FENCED = _UPDATE_TASK.where(t.tasks.c.fence == bindparam("expect_fence"))
 
 
-def _runnable() -> Any:
+def _runnable_walks(limit: Any, by_kind: bool, skip_locked: bool) -> Any:
+    """The first ``limit`` runnable tasks by (run_after, id), as two ordered index walks that
+    stop at ``limit``, merged: queued ones due, by ix_tasks_due (status, run_after, id), and
+    expired leases, by a status-led index. As one OR, both backends gathered every queued
+    task and sorted them all to take the first few, a cost that grew with the queue (a claim
+    with 10,000 queued took 9.1 ms on SQLite, under the write lock); PostgreSQL's bitmap scan
+    for it also visited every dead index entry a finished task left, each time. On
+    PostgreSQL with ``skip_locked`` each walk locks its rows (SKIP LOCKED)."""
     k = t.tasks.c
     now = bindparam("now")
-    return or_(and_(k.status == "queued", k.run_after <= now), and_(k.status == "processing", k.lease_expires < now))
-
-
-def _claim_due(by_kind: bool, skip_locked: bool) -> Any:
-    """Lease the first ``limit`` runnable tasks in one statement, returning them as leased.
-
-    The runnable tasks are two ordered index walks, each stopping at ``limit``: queued ones
-    due by ix_tasks_due (status, run_after, id), expired leases by ix_tasks_lease. As one OR,
-    both backends gathered every queued task and sorted them all to take the first few, a
-    cost that grew with the queue (3.4 ms per claim with 10,000 queued, on SQLite, under the
-    write lock).
-
-    On PostgreSQL each walk locks its rows (SKIP LOCKED) inside a MATERIALIZED CTE, run once:
-    as an `IN (subquery)` the planner may run a locking LIMIT subquery again while rechecking
-    a row another transaction changed, and lease more than ``limit``. On SQLite, the one
-    writer, the subquery is plain."""
-    k = t.tasks.c
-    now, limit = bindparam("now"), bindparam("limit")
 
     def walk(*conditions: Any) -> Any:
         q = select(k.id, k.run_after).where(*conditions).order_by(k.run_after, k.id).limit(limit)
@@ -56,12 +45,24 @@ def _claim_due(by_kind: bool, skip_locked: bool) -> Any:
             q = q.with_for_update(skip_locked=True)
         return q.subquery().select()
 
-    runnable = union_all(walk(k.status == "queued", k.run_after <= now),
-                         walk(k.status == "processing", k.lease_expires < now)).subquery("runnable")
+    return union_all(walk(k.status == "queued", k.run_after <= now),
+                     walk(k.status == "processing", k.lease_expires < now)).subquery("runnable")
+
+
+def _claim_due(by_kind: bool, skip_locked: bool) -> Any:
+    """Lease the first ``limit`` runnable tasks in one statement, returning them as leased.
+
+    On PostgreSQL the rows are picked and locked inside a MATERIALIZED CTE, run once: as an
+    `IN (subquery)` the planner may run a locking LIMIT subquery again while rechecking a row
+    another transaction changed, and lease more than ``limit``. On SQLite, the one writer,
+    the subquery is plain."""
+    k = t.tasks.c
+    limit = bindparam("limit")
+    runnable = _runnable_walks(limit, by_kind, skip_locked)
     due = select(runnable.c.id).order_by(runnable.c.run_after, runnable.c.id).limit(limit)
     leased = update(t.tasks).values(
         status="processing", lease_owner=bindparam("owner"), lease_expires=bindparam("lease_expires"),
-        attempts=k.attempts + 1, fence=k.fence + 1, updated_at=now)
+        attempts=k.attempts + 1, fence=k.fence + 1, updated_at=bindparam("now"))
     if skip_locked:
         picked = due.cte("due").prefix_with("MATERIALIZED")
         return leased.where(k.id == picked.c.id).returning(*t.tasks.c)
@@ -69,8 +70,8 @@ def _claim_due(by_kind: bool, skip_locked: bool) -> Any:
 
 
 def _any_due_task(by_kind: bool) -> Any:
-    q = select(t.tasks.c.id).where(_runnable()).limit(1)
-    return q.where(t.tasks.c.kind.in_(bindparam("kinds", expanding=True))) if by_kind else q
+    runnable = _runnable_walks(1, by_kind, skip_locked=False)
+    return select(runnable.c.id).limit(1)
 
 
 def _expiry_notice_due(now: Any) -> tuple[Any, ...]:
@@ -79,10 +80,15 @@ def _expiry_notice_due(now: Any) -> tuple[Any, ...]:
 
 
 def _scheduled_work() -> Any:
-    """One row if any of the scheduler's three kinds of work is due, each found by its index."""
-    now = bindparam("now")
-    due = [rotation_due(now), _expiry_notice_due(now), expired_active(now)]
-    return union_all(*(select(t.secrets.c.id).where(*conditions).limit(1).subquery().select() for conditions in due))
+    """One row if any of the scheduler's three kinds of work is due, each found by its index.
+    Each probe is ordered by its indexed date: unordered, PostgreSQL planned a LIMIT 1 probe
+    as a sequential scan whenever its statistics were taken while many secrets were due (as
+    after a backlog), and then read the whole, bloated, table each time none was."""
+    now, s = bindparam("now"), t.secrets.c
+    due = [(rotation_due(now), s.next_rotation_date), (_expiry_notice_due(now), s.next_expiry_notice),
+           (expired_active(now), s.expiration_date)]
+    return union_all(*(select(s.id).where(*conditions).order_by(by).limit(1).subquery().select()
+                       for conditions, by in due))
 
 
 _CLAIM_DUE = {(by_kind, skip): _claim_due(by_kind, skip) for by_kind in (False, True) for skip in (False, True)}

@@ -297,3 +297,40 @@ def test_finding_expired_active_secrets_reads_active_ones_only(core: Core) -> No
             rows = conn.exec_driver_sql(f"EXPLAIN {'QUERY PLAN ' if sqlite else ''}{statement}", parameters)
             plan = " ".join(str(r[-1]) for r in rows)
             assert "ix_secrets_active_expiration" in plan, plan
+
+
+def test_the_look_for_due_work_walks_indexes_after_a_backlog_has_drained(core: Core) -> None:
+    """The scheduler's read-only look before a pass probes three dates for one due secret. On
+    PostgreSQL, statistics taken while a backlog was due (every secret due at once) made an
+    unordered LIMIT 1 probe look cheapest as a sequential scan; once the backlog was enqueued,
+    every idle look read the whole table (bloated by the backlog's updates) to find nothing."""
+    from sqlalchemy import event
+
+    from fixtures.records import secret_record
+
+    past = core.clock() - timedelta(days=1)
+    with core.store.transaction() as tx:
+        for i in range(1, 401):
+            tx.insert_secret(secret_record(i, next_rotation_date=past, next_expiry_notice=past))
+    with core.store.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE secrets" if conn.dialect.name == "postgresql" else "ANALYZE")
+        conn.exec_driver_sql("UPDATE secrets SET next_rotation_date = NULL, next_expiry_notice = NULL")
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(core.store.engine, "before_cursor_execute", capture)
+    try:
+        with core.store.reader() as tx:
+            assert not tx.scheduled_work_due(core.clock())
+    finally:
+        event.remove(core.store.engine, "before_cursor_execute", capture)
+    (statement, parameters), = [s for s in seen if "next_rotation_date" in s[0]]
+    with core.store.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+            f"EXPLAIN {'QUERY PLAN ' if sqlite else ''}{statement}", parameters))
+    assert "Seq Scan" not in plan and "SCAN secrets" not in plan, plan
+    for index in ("ix_secrets_next_rotation_date", "ix_secrets_next_expiry_notice", "ix_secrets_active_expiration"):
+        assert index in plan, plan
