@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import bindparam, delete, func, insert, select, union_all, update
 
 from lifecycle.records import (
     AuditRecord,
