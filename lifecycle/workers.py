@@ -23,7 +23,7 @@ log = logging.getLogger("certkeeper.workers")
 Handler = Callable[[Core, tasks.Claimed], None]
 BatchHandler = Callable[[Core, list[tasks.Claimed]], None]
 POLL_INTERVAL_S = 0.25  # an idle look for due tasks is one indexed read, no write lock
-BATCH_LIMIT = 50  # tasks of a batched kind claimed and run together (in one transaction, by the handler)
+BATCH_LIMIT = 100  # tasks of a batched kind claimed and run together (in one transaction, by the handler)
 
 
 def batched(handler: BatchHandler) -> Handler:
