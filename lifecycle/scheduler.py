@@ -52,7 +52,7 @@ def tick(core: Core, *, limit: int = BATCH) -> TickReport:
         due = tx.secrets_due_for_rotation(now, limit)
         for secret in due:
             tasks.new_task(tx, kind=ROTATION, trigger=AUTOMATIC, secret_id=secret.id,
-                           params={"due": secret.next_rotation_date.isoformat() if secret.next_rotation_date else None},
+                           params={"due": secret.next_rotation_date.isoformat()},
                            created_by="scheduler", now=now)
             tx.update_secret(secret.id, next_rotation_date=None,
                              attributes=secret.attributes | {"rotation_state": "pending"})

@@ -48,32 +48,48 @@ def expired_active(now: Any) -> tuple[Any, ...]:
     return s.expiration_date.is_not(None), s.expiration_date <= now, s.state == 1, s.locks_total == 0
 
 
-# What a snapshot of secrets reads (snapshot_secrets): per table, its secret id column and order.
-_SNAPSHOT_OF = {
-    "secrets": (t.secrets, t.secrets.c.id, [t.secrets.c.id]),
-    "version_stages": (t.version_stages, t.version_stages.c.secret_id, [t.version_stages.c.stage]),
-    "locks": (t.locks, t.locks.c.secret_id, [t.locks.c.version_id, t.locks.c.name]),
-    "secret_versions": (t.secret_versions, t.secret_versions.c.secret_id, [t.secret_versions.c.seq]),
-}
+def expiry_notice_due(now: Any) -> tuple[Any, ...]:
+    """The secrets whose next about-to-expire notice is due at ``now``."""
+    s = t.secrets.c
+    return s.next_expiry_notice.is_not(None), s.next_expiry_notice <= now
+
+
+def _all_but(table: Any, by: Any) -> list[Any]:
+    return [c for c in table.c if c is not by]
+
+
 _V = t.secret_versions.c
 _ENTRY_COLUMNS = (_V.id, _V.seq, _V.payload.is_not(None).label("payload_available"))  # a VersionEntry's fields
 
+# What a snapshot of secrets reads (snapshot_secrets): per table, its secret id column, the
+# columns after it and the order. Of the versions, only their entries (VersionEntry): that is
+# all a change of the secret reads of them.
+_SNAPSHOT_OF = {
+    "secrets": (t.secrets.c.id, _all_but(t.secrets, t.secrets.c.id), [t.secrets.c.id]),
+    "version_stages": (t.version_stages.c.secret_id, _all_but(t.version_stages, t.version_stages.c.secret_id),
+                       [t.version_stages.c.stage]),
+    "locks": (t.locks.c.secret_id, _all_but(t.locks, t.locks.c.secret_id), [t.locks.c.version_id, t.locks.c.name]),
+    "secret_versions": (_V.secret_id, list(_ENTRY_COLUMNS), [_V.seq]),
+}
+
 
 def _snapshot_columns(what: str) -> list[Any]:
-    """The columns of a snapshot row of table ``what``, in order: the secret id first. Of the
-    versions, only their entries (VersionEntry): that is all a change of the secret reads of them."""
-    table, by, _order = _SNAPSHOT_OF[what]
-    if what == "secret_versions":
-        return [by, *_ENTRY_COLUMNS]
-    return [by, *(c for c in table.c if c is not by)]
+    """The columns of a snapshot row of table ``what``, in order: the secret id first."""
+    by, rest, _order = _SNAPSHOT_OF[what]
+    return [by, *rest]
 
 
 def _snapshot(what: str, for_update: bool) -> Any:
-    """Every column of table ``what`` as the driver returns it, the secret id first."""
-    _table, by, order = _SNAPSHOT_OF[what]
+    """Those columns as the driver returns them."""
+    by, _rest, order = _SNAPSHOT_OF[what]
     q = (select(*(type_coerce(c, NullType()).label(c.name) for c in _snapshot_columns(what)))
          .where(by.in_(bindparam("ids", expanding=True))).order_by(by, *order))
     return q.with_for_update() if for_update else q
+
+
+def _entry(version_id: str, seq: Any, payload_available: Any) -> VersionEntry:
+    """A version's entry from its columns as read (SQLite gives the flag as 0 or 1)."""
+    return VersionEntry(version_id, int(seq), bool(payload_available))
 
 
 _SNAPSHOT = {(what, locked): _snapshot(what, locked) for what in _SNAPSHOT_OF for locked in (False, True)}
@@ -252,8 +268,7 @@ class SecretsTx(TxBase):
                                                for r in (_decoded("version_stages", s, dialect) for s in stages)}
             lock_records = [_from_mapping(LockRecord, _decoded("locks", r, dialect)) for r in locks]
             self._prefetched[("locks", i)] = sorted(lock_records, key=lambda lock: (lock.created_at, lock.name))
-            self._prefetched[("versions", i)] = [VersionEntry(version_id, int(seq), bool(available))
-                                                 for _, version_id, seq, available in reversed(versions)]  # newest first
+            self._prefetched[("versions", i)] = [_entry(*v[1:]) for v in reversed(versions)]  # newest first
         return stored
 
     def snapshot_secrets(self, secret_ids: Sequence[str], *, for_update: bool = False) -> dict[str, tuple[Any, ...]]:
@@ -420,8 +435,7 @@ class SecretsTx(TxBase):
         """Newest first: each version's id, number and whether it still holds its payload."""
         if self._prefetched and ("versions", secret_id) in self._prefetched:
             return self._prefetched.pop(("versions", secret_id))  # type: ignore[no-any-return]
-        return [VersionEntry(r.id, r.seq, bool(r.payload_available))
-                for r in self._c.execute(_LIST_VERSION_ENTRIES, {"secret_id": secret_id})]
+        return [_entry(*r) for r in self._c.execute(_LIST_VERSION_ENTRIES, {"secret_id": secret_id})]
 
     def find_version_by_token(self, secret_id: str, token: str) -> VersionRecord | None:
         v = t.secret_versions.c

@@ -18,7 +18,7 @@ from lifecycle.records import (
 )
 from lifecycle.store import schema as t
 from lifecycle.store.tx_base import TxBase, _insert_statement, _record, _row
-from lifecycle.store.tx_secrets import expired_active, rotation_due
+from lifecycle.store.tx_secrets import expired_active, expiry_notice_due, rotation_due
 
 _INSERT_EVENT = insert(t.events).returning(t.events.c.id)
 _GET_TOKEN = select(t.api_tokens).where(t.api_tokens.c.id == bindparam("id"))
@@ -74,18 +74,13 @@ def _any_due_task(by_kind: bool) -> Any:
     return select(runnable.c.id).limit(1)
 
 
-def _expiry_notice_due(now: Any) -> tuple[Any, ...]:
-    s = t.secrets.c
-    return s.next_expiry_notice.is_not(None), s.next_expiry_notice <= now
-
-
 def _scheduled_work() -> Any:
     """One row if any of the scheduler's three kinds of work is due, each found by its index.
     Each probe is ordered by its indexed date: unordered, PostgreSQL planned a LIMIT 1 probe
     as a sequential scan whenever its statistics were taken while many secrets were due (as
     after a backlog), and then read the whole, bloated, table each time none was."""
     now, s = bindparam("now"), t.secrets.c
-    due = [(rotation_due(now), s.next_rotation_date), (_expiry_notice_due(now), s.next_expiry_notice),
+    due = [(rotation_due(now), s.next_rotation_date), (expiry_notice_due(now), s.next_expiry_notice),
            (expired_active(now), s.expiration_date)]
     return union_all(*(select(s.id).where(*conditions).order_by(by).limit(1).subquery().select()
                        for conditions, by in due))
@@ -201,7 +196,7 @@ class WorkTx(TxBase):
 
     def secrets_due_expiry_notice(self, now: datetime, limit: int) -> list[SecretRecord]:
         s = t.secrets.c
-        q = select(t.secrets).where(*_expiry_notice_due(now)).order_by(s.next_expiry_notice, s.id).limit(limit)
+        q = select(t.secrets).where(*expiry_notice_due(now)).order_by(s.next_expiry_notice, s.id).limit(limit)
         if self._for_update:
             q = q.with_for_update(skip_locked=True)
         return [_record(SecretRecord, r) for r in self._c.execute(q)]
