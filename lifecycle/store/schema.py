@@ -90,12 +90,15 @@ secrets = Table(
     UniqueConstraint("secret_group_id", "secret_type", "name", name="uq_secrets_group_type_name"),
     Index("ix_secrets_created_at", "created_at"),
     Index("ix_secrets_name", "name"),
-    Index("ix_secrets_expiration_date", "expiration_date"),
+    # Dates with the id that breaks their ties, in the order they are read: a list sorted by
+    # expiry, and the scheduler's three due dates, whose pass takes the first due secrets by
+    # (date, id) and stops, however many fell due at one moment.
+    Index("ix_secrets_expiration_date", "expiration_date", "id"),
     # Active secrets by expiry: finding the expired ones to deactivate skips those already done.
-    Index("ix_secrets_active_expiration", "expiration_date", sqlite_where=text("state = 1"),
+    Index("ix_secrets_active_expiration", "expiration_date", "id", sqlite_where=text("state = 1"),
           postgresql_where=text("state = 1")),
-    Index("ix_secrets_next_rotation_date", "next_rotation_date"),
-    Index("ix_secrets_next_expiry_notice", "next_expiry_notice"),
+    Index("ix_secrets_next_rotation_date", "next_rotation_date", "id"),
+    Index("ix_secrets_next_expiry_notice", "next_expiry_notice", "id"),
 )
 
 # What `search` matches, one row per secret: id, name, description, type and labels, lowercased.

@@ -15,6 +15,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     select,
     type_coerce,
     update,
@@ -43,9 +44,11 @@ def rotation_due(now: Any) -> tuple[Any, ...]:
 
 
 def expired_active(now: Any) -> tuple[Any, ...]:
-    """The secrets expired at ``now`` and still active, unlocked (ix_secrets_active_expiration)."""
+    """The secrets expired at ``now`` and still active, unlocked (ix_secrets_active_expiration).
+    The state is written into the SQL, not bound: a planner proves the partial index's
+    ``state = 1`` from a literal only (SQLite always, PostgreSQL in a prepared generic plan)."""
     s = t.secrets.c
-    return s.expiration_date.is_not(None), s.expiration_date <= now, s.state == 1, s.locks_total == 0
+    return s.expiration_date.is_not(None), s.expiration_date <= now, s.state == literal_column("1"), s.locks_total == 0
 
 
 def expiry_notice_due(now: Any) -> tuple[Any, ...]:
@@ -155,6 +158,9 @@ _DUE = (select(t.secrets.c.id, t.secrets.c.next_rotation_date, t.secrets.c.attri
         .where(*rotation_due(bindparam("now"))).order_by(t.secrets.c.next_rotation_date, t.secrets.c.id)
         .limit(bindparam("limit")))
 _DUE_ROTATIONS = {False: _DUE, True: _DUE.with_for_update(skip_locked=True)}
+_EXPIRED = (select(t.secrets).where(*expired_active(bindparam("now")))
+            .order_by(t.secrets.c.expiration_date, t.secrets.c.id).limit(bindparam("limit")))
+_EXPIRED_ACTIVE = {False: _EXPIRED, True: _EXPIRED.with_for_update(skip_locked=True)}
 _LIST_VERSION_ENTRIES = (select(*_ENTRY_COLUMNS).where(t.secret_versions.c.secret_id == bindparam("secret_id"))
                          .order_by(t.secret_versions.c.seq.desc()))
 _UPDATE_VERSION = update(t.secret_versions).where(t.secret_versions.c.id == bindparam("row_id"))
@@ -399,11 +405,8 @@ class SecretsTx(TxBase):
                 for r in self._c.execute(q, {"now": now, "limit": limit})]
 
     def secrets_expired_but_active(self, now: datetime, limit: int) -> list[SecretRecord]:
-        s = t.secrets.c
-        q = select(t.secrets).where(*expired_active(now)).order_by(s.expiration_date, s.id).limit(limit)
-        if self._for_update:
-            q = q.with_for_update(skip_locked=True)
-        return [_record(SecretRecord, r) for r in self._c.execute(q)]
+        q = _EXPIRED_ACTIVE[self._for_update]
+        return [_record(SecretRecord, r) for r in self._c.execute(q, {"now": now, "limit": limit})]
 
     def _write_labels(self, secret_id: str, labels: Iterable[str]) -> None:
         rows = [{"secret_id": secret_id, "label": label} for label in dict.fromkeys(labels)]

@@ -76,19 +76,24 @@ def _any_due_task(by_kind: bool) -> Any:
 
 def _scheduled_work() -> Any:
     """One row if any of the scheduler's three kinds of work is due, each found by its index.
-    Each probe is ordered by its indexed date: unordered, PostgreSQL planned a LIMIT 1 probe
-    as a sequential scan whenever its statistics were taken while many secrets were due (as
-    after a backlog), and then read the whole, bloated, table each time none was."""
+    Each probe is ordered as its pass reads, by (date, id), which its index alone holds in that
+    order: unordered, PostgreSQL planned a LIMIT 1 probe as a sequential scan whenever its
+    statistics were taken while many secrets were due (as after a backlog), and then read the
+    whole, bloated, table each time none was; ordered by the expiry date alone, SQLite walked
+    every secret by ix_secrets_expiration_date, those long deactivated too."""
     now, s = bindparam("now"), t.secrets.c
     due = [(rotation_due(now), s.next_rotation_date), (expiry_notice_due(now), s.next_expiry_notice),
            (expired_active(now), s.expiration_date)]
-    return union_all(*(select(s.id).where(*conditions).order_by(by).limit(1).subquery().select()
+    return union_all(*(select(s.id).where(*conditions).order_by(by, s.id).limit(1).subquery().select()
                        for conditions, by in due))
 
 
 _CLAIM_DUE = {(by_kind, skip): _claim_due(by_kind, skip) for by_kind in (False, True) for skip in (False, True)}
 _ANY_DUE_TASK = {by_kind: _any_due_task(by_kind) for by_kind in (False, True)}
 _SCHEDULED_WORK = _scheduled_work()
+_NOTICES = (select(t.secrets).where(*expiry_notice_due(bindparam("now")))
+            .order_by(t.secrets.c.next_expiry_notice, t.secrets.c.id).limit(bindparam("limit")))
+_DUE_EXPIRY_NOTICES = {False: _NOTICES, True: _NOTICES.with_for_update(skip_locked=True)}
 _LIST_WEBHOOKS = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks.c.id)
 
 
@@ -195,11 +200,8 @@ class WorkTx(TxBase):
         return _record(EventRecord, row) if row else None
 
     def secrets_due_expiry_notice(self, now: datetime, limit: int) -> list[SecretRecord]:
-        s = t.secrets.c
-        q = select(t.secrets).where(*expiry_notice_due(now)).order_by(s.next_expiry_notice, s.id).limit(limit)
-        if self._for_update:
-            q = q.with_for_update(skip_locked=True)
-        return [_record(SecretRecord, r) for r in self._c.execute(q)]
+        q = _DUE_EXPIRY_NOTICES[self._for_update]
+        return [_record(SecretRecord, r) for r in self._c.execute(q, {"now": now, "limit": limit})]
 
     def scheduled_work_due(self, now: datetime) -> bool:
         """Whether the scheduler has anything to do: a rotation, an expiry notice or an expiry due

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from fixtures.clock import FakeClock
+from fixtures.db_work import statement_work
+from fixtures.records import secret_record
 from fixtures.private_pki import make_private_pki
 from lifecycle import scheduler, secrets, workers
 from lifecycle.core import SYSTEM, Core
@@ -306,7 +308,6 @@ def test_the_look_for_due_work_walks_indexes_after_a_backlog_has_drained(core: C
     every idle look read the whole table (bloated by the backlog's updates) to find nothing."""
     from sqlalchemy import event
 
-    from fixtures.records import secret_record
 
     past = core.clock() - timedelta(days=1)
     with core.store.transaction() as tx:
@@ -334,3 +335,37 @@ def test_the_look_for_due_work_walks_indexes_after_a_backlog_has_drained(core: C
     assert "Seq Scan" not in plan and "SCAN secrets" not in plan, plan
     for index in ("ix_secrets_next_rotation_date", "ix_secrets_next_expiry_notice", "ix_secrets_active_expiration"):
         assert index in plan, plan
+
+
+def _due_read_cost(core: Core, due: str, first: int, n: int) -> int:
+    """Insert secrets ``first`` .. ``first + n - 1``, all fallen due at one moment for ``due``;
+    the database's work for a pass's read of the first 10 of everything due."""
+    from lifecycle.store.tx_secrets import _DUE_ROTATIONS, _EXPIRED_ACTIVE
+    from lifecycle.store.tx_work import _DUE_EXPIRY_NOTICES
+
+    past = core.clock() - timedelta(days=1)
+    column, statements = {"rotation": ("next_rotation_date", _DUE_ROTATIONS),
+                          "expiry notice": ("next_expiry_notice", _DUE_EXPIRY_NOTICES),
+                          "expiry": ("expiration_date", _EXPIRED_ACTIVE)}[due]
+    with core.store.transaction() as tx:
+        for i in range(first, first + n):
+            tx.insert_secret(secret_record(i, **{column: past}))
+    with core.store.engine.connect() as conn:
+        try:  # a pass reads in its write transaction: on PostgreSQL, locking what it takes (SKIP LOCKED)
+            work, read = statement_work(conn, statements[conn.dialect.name != "sqlite"],
+                                        {"now": core.clock(), "limit": 10})
+        finally:
+            conn.rollback()
+    assert read == 10
+    return work
+
+
+@pytest.mark.parametrize("due", ["rotation", "expiry notice", "expiry"])
+def test_a_pass_takes_the_first_due_secrets_without_reading_all_that_fell_due_at_once(core: Core, due: str) -> None:
+    """A fleet issued together falls due together: 10,000 certificates with one rotation date.
+    A pass takes the first by (date, id) and stops; with the date alone indexed, each pass
+    sorted every due secret by id first (on PostgreSQL 50 ms a pass at 10,000, the sort of
+    their rows spilling to disk), 20 passes for a backlog of 10,000."""
+    few = _due_read_cost(core, due, 1, 20)
+    many = _due_read_cost(core, due, 21, 2_000)  # 2,020 due now
+    assert many < 2 * few, f"taking 10 of 2,020 secrets due at once cost {many}, of 20 cost {few}"

@@ -6,11 +6,11 @@ import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from fixtures.clock import FakeClock
+from fixtures.db_work import statement_work
 from lifecycle import scheduler, secrets, tasks, workers
 from lifecycle.core import SYSTEM, Core
 from lifecycle.secrets import SecretDraft
@@ -158,40 +158,18 @@ def test_claiming_finds_due_tasks_by_index_not_by_reading_every_finished_one(cor
             assert "SCAN tasks" not in plan and "Seq Scan" not in plan and "ix_tasks_due" in plan, (key, plan)
 
 def _claim_cost(core: Core, queued: int, limit: int) -> int:
-    """Claim ``limit`` tasks of ``queued`` due ones; the database's work for the claim alone:
-    SQLite's virtual machine steps, or on PostgreSQL the rows its plan read from the table."""
+    """Claim ``limit`` tasks of ``queued`` due ones; the database's work for the claim alone."""
     _enqueue(core, queued, kind="rotation")
     params = {"now": core.clock(), "limit": limit, "kinds": ["rotation"], "owner": "w", "lease_expires": core.clock()}
     from lifecycle.store.tx_work import _CLAIM_DUE
 
     with core.store.engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        claim = _CLAIM_DUE[(True, not sqlite)]
         try:
-            if sqlite:
-                steps = [0]
-
-                def step() -> int:
-                    steps[0] += 1
-                    return 0
-
-                raw = conn.connection.driver_connection
-                raw.set_progress_handler(step, 1)
-                assert len(conn.execute(claim, params).all()) == limit
-                raw.set_progress_handler(None, 1)
-                return steps[0]
-            compiled = claim.compile(conn)
-            state = compiled.construct_expanded_state(compiled.construct_params(params))
-            conn.exec_driver_sql("SET enable_seqscan = off")
-            plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {state.statement}", state.parameters).scalar_one()
-            return _rows_read(plan[0]["Plan"])
+            work, claimed = statement_work(conn, _CLAIM_DUE[(True, conn.dialect.name != "sqlite")], params)
         finally:
             conn.rollback()
-
-
-def _rows_read(node: dict[str, Any]) -> int:
-    scanned = node["Actual Rows"] * node.get("Actual Loops", 1) if "Scan" in node["Node Type"] else 0
-    return scanned + sum(_rows_read(child) for child in node.get("Plans", []))
+    assert claimed == limit
+    return work
 
 
 def test_a_claim_reads_no_more_of_the_queue_however_long_it_is(core: Core) -> None:
