@@ -52,10 +52,11 @@ def new_task(
     return task
 
 
-def claim(store: SqlStore, owner: str, now: datetime, *, limit: int = 1, lease: timedelta = DEFAULT_LEASE,
-          kinds: list[str] | None = None) -> list[Claimed]:
-    """Take the leases of up to ``limit`` due tasks in one transaction; each claim bumps the fence.
-    With none due, no write transaction is opened (an idle poll takes no write lock)."""
+def claim(store: SqlStore, owner: str, now: datetime, *, kinds: list[str], limit: int = 1,
+          lease: timedelta = DEFAULT_LEASE) -> list[Claimed]:
+    """Take the leases of up to ``limit`` due tasks of ``kinds`` (those the caller can run) in
+    one transaction; each claim bumps the fence. With none due, no write transaction is opened
+    (an idle poll takes no write lock)."""
     with store.reader() as tx:
         if not tx.any_due_task(now, kinds):
             return []

@@ -270,8 +270,13 @@ tasks = Table(
     Column("created_by", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    Index("ix_tasks_due", "status", "run_after", "id"),  # due tasks in claiming order, no sort
-    Index("ix_tasks_lease", "status", "lease_expires"),  # expired leases, without scanning finished tasks
+    # Queued tasks per kind in claiming order, and leases by expiry: each holds its status
+    # alone, so a claim's walks take the one index that fits each, whatever the statistics
+    # say of statuses, and a look for one kind skips a backlog of another.
+    Index("ix_tasks_queued", "kind", "run_after", "id", sqlite_where=text("status = 'queued'"),
+          postgresql_where=text("status = 'queued'")),
+    Index("ix_tasks_lease", "lease_expires", sqlite_where=text("status = 'processing'"),
+          postgresql_where=text("status = 'processing'")),
     Index("ix_tasks_secret", "secret_id"),
 )
 

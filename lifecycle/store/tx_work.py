@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, union_all, update
+from sqlalchemy import bindparam, delete, func, insert, literal_column, select, union_all, update
 
 from lifecycle.records import (
     AuditRecord,
@@ -26,31 +27,47 @@ _UPDATE_TASK = update(t.tasks).where(t.tasks.c.id == bindparam("row_id"))
 _UPDATE_TASK_FENCED = _UPDATE_TASK.where(t.tasks.c.fence == bindparam("expect_fence"))
 
 
-def _runnable_walks(limit: Any, by_kind: bool, skip_locked: bool) -> Any:
-    """The first ``limit`` runnable tasks by (run_after, id), as two ordered index walks that
-    stop at ``limit``, merged: queued ones due, by ix_tasks_due (status, run_after, id), and
-    expired leases, by a status-led index. As one OR, both backends gathered every queued
-    task and sorted them all to take the first few, a cost that grew with the queue (a claim
-    with 10,000 queued took 9.1 ms on SQLite, under the write lock); PostgreSQL's bitmap scan
-    for it also visited every dead index entry a finished task left, each time. On
-    PostgreSQL with ``skip_locked`` each walk locks its rows (SKIP LOCKED)."""
+def _kind_params(kinds: Sequence[str]) -> dict[str, Any]:
+    """The bind parameters of the walks for ``kinds``: one per kind, and the list."""
+    if not kinds:
+        raise ValueError("a claim names the task kinds it can run")
+    return {"kinds": list(kinds), **{f"kind_{i}": kind for i, kind in enumerate(kinds)}}
+
+
+def _runnable_walks(limit: Any, kinds: int, skip_locked: bool) -> Any:
+    """The first ``limit`` runnable tasks of ``kinds`` kinds by (run_after, id), as ordered
+    index walks that each stop at ``limit``, merged: per kind, its queued tasks due, by
+    ix_tasks_queued (kind, run_after, id); and expired leases of any of them, by
+    ix_tasks_lease. As one OR, both backends gathered every queued task and sorted them all
+    to take the first few, a cost that grew with the queue (a claim with 10,000 queued took
+    9.1 ms on SQLite, under the write lock); PostgreSQL's bitmap scan for it also visited
+    every dead index entry a finished task left, each time. A walk of the queue by time
+    alone, filtering kinds, read all of a backlog of rotations to find no webhook delivery
+    due (4 ms a look on PostgreSQL at 10,000). Both indexes are partial, by status, and the
+    statuses are written into the SQL so a planner can prove them: with status-led indexes,
+    PostgreSQL, its statistics taken while nothing was queued, walked the queue by the lease
+    index and sorted all of it (10 ms a claim mid-backlog). On PostgreSQL with
+    ``skip_locked`` each walk locks its rows (SKIP LOCKED)."""
     k = t.tasks.c
     now = bindparam("now")
 
     def walk(*conditions: Any) -> Any:
         q = select(k.id, k.run_after).where(*conditions).order_by(k.run_after, k.id).limit(limit)
-        if by_kind:
-            q = q.where(k.kind.in_(bindparam("kinds", expanding=True)))
         if skip_locked:
             q = q.with_for_update(skip_locked=True)
         return q.subquery().select()
 
-    return union_all(walk(k.status == "queued", k.run_after <= now),
-                     walk(k.status == "processing", k.lease_expires < now)).subquery("runnable")
+    queued = [walk(k.status == literal_column("'queued'"), k.kind == bindparam(f"kind_{i}"), k.run_after <= now)
+              for i in range(kinds)]
+    leases = walk(k.status == literal_column("'processing'"), k.kind.in_(bindparam("kinds", expanding=True)),
+                  k.lease_expires < now)
+    return union_all(*queued, leases).subquery("runnable")
 
 
-def _claim_due(by_kind: bool, skip_locked: bool) -> Any:
-    """Lease the first ``limit`` runnable tasks in one statement, returning them as leased.
+@functools.cache
+def _claim_due(kinds: int, skip_locked: bool) -> Any:
+    """Lease the first ``limit`` runnable tasks of ``kinds`` kinds in one statement, returning
+    them as leased.
 
     On PostgreSQL the rows are picked and locked inside a MATERIALIZED CTE, run once: as an
     `IN (subquery)` the planner may run a locking LIMIT subquery again while rechecking a row
@@ -58,7 +75,7 @@ def _claim_due(by_kind: bool, skip_locked: bool) -> Any:
     the subquery is plain."""
     k = t.tasks.c
     limit = bindparam("limit")
-    runnable = _runnable_walks(limit, by_kind, skip_locked)
+    runnable = _runnable_walks(limit, kinds, skip_locked)
     due = select(runnable.c.id).order_by(runnable.c.run_after, runnable.c.id).limit(limit)
     leased = update(t.tasks).values(
         status="processing", lease_owner=bindparam("owner"), lease_expires=bindparam("lease_expires"),
@@ -69,8 +86,9 @@ def _claim_due(by_kind: bool, skip_locked: bool) -> Any:
     return leased.where(k.id.in_(due.scalar_subquery())).returning(*t.tasks.c)
 
 
-def _any_due_task(by_kind: bool) -> Any:
-    runnable = _runnable_walks(1, by_kind, skip_locked=False)
+@functools.cache
+def _any_due_task(kinds: int) -> Any:
+    runnable = _runnable_walks(1, kinds, skip_locked=False)
     return select(runnable.c.id).limit(1)
 
 
@@ -88,8 +106,6 @@ def _scheduled_work() -> Any:
                        for conditions, by in due))
 
 
-_CLAIM_DUE = {(by_kind, skip): _claim_due(by_kind, skip) for by_kind in (False, True) for skip in (False, True)}
-_ANY_DUE_TASK = {by_kind: _any_due_task(by_kind) for by_kind in (False, True)}
 _SCHEDULED_WORK = _scheduled_work()
 _NOTICES = (select(t.secrets).where(*expiry_notice_due(bindparam("now")))
             .order_by(t.secrets.c.next_expiry_notice, t.secrets.c.id).limit(bindparam("limit")))
@@ -113,20 +129,20 @@ class WorkTx(TxBase):
         q = select(t.tasks).where(k.secret_id == secret_id).order_by(k.created_at.desc(), k.id).limit(limit)
         return [_record(TaskRecord, r) for r in self._c.execute(q)]
 
-    def claim_due_tasks(self, now: datetime, limit: int, kinds: Sequence[str] | None, *, owner: str,
+    def claim_due_tasks(self, now: datetime, limit: int, kinds: Sequence[str], *, owner: str,
                         lease_expires: datetime) -> list[TaskRecord]:
-        """Lease runnable tasks (queued and due, or processing with an expired lease), oldest
-        first: each becomes processing under ``owner``, one attempt more, its fence bumped. One
-        statement; rows are locked with SKIP LOCKED on PostgreSQL, so concurrent claimers never
-        share one, and on SQLite it runs as the only writer."""
-        params = {"now": now, "limit": limit, "kinds": list(kinds or ()), "owner": owner,
-                  "lease_expires": lease_expires}
-        rows = [_record(TaskRecord, r) for r in self._c.execute(_CLAIM_DUE[(bool(kinds), self._for_update)], params)]
+        """Lease runnable tasks of ``kinds`` (queued and due, or processing with an expired
+        lease), oldest first: each becomes processing under ``owner``, one attempt more, its
+        fence bumped. One statement; rows are locked with SKIP LOCKED on PostgreSQL, so
+        concurrent claimers never share one, and on SQLite it runs as the only writer."""
+        params = {"now": now, "limit": limit, "owner": owner, "lease_expires": lease_expires, **_kind_params(kinds)}
+        claim = _claim_due(len(kinds), self._for_update)
+        rows = [_record(TaskRecord, r) for r in self._c.execute(claim, params)]
         return sorted(rows, key=lambda task: (task.run_after, task.id))
 
-    def any_due_task(self, now: datetime, kinds: Sequence[str] | None = None) -> bool:
+    def any_due_task(self, now: datetime, kinds: Sequence[str]) -> bool:
         """Whether claim_due_tasks would find one: a look that takes no lock, before a claim that does."""
-        return self._c.execute(_ANY_DUE_TASK[bool(kinds)], {"now": now, "kinds": list(kinds or ())}).first() is not None
+        return self._c.execute(_any_due_task(len(kinds)), {"now": now, **_kind_params(kinds)}).first() is not None
 
     def update_task(self, task_id: str, *, expect_fence: int | None = None, **changes: Any) -> bool:
         """Update a task; with ``expect_fence``, only while that fence still holds. True if a row changed.

@@ -26,17 +26,17 @@ def _enqueue(core: Core, n: int = 1, kind: str = "demo") -> list[str]:
 def test_concurrent_claimers_never_share_a_task(core: Core) -> None:
     ids = _enqueue(core, 40)
     with ThreadPoolExecutor(4) as pool:
-        batches = list(pool.map(lambda i: tasks.claim(core.store, f"w{i}", core.clock(), limit=40), range(4)))
+        batches = list(pool.map(lambda i: tasks.claim(core.store, f"w{i}", core.clock(), kinds=["demo"], limit=40), range(4)))
     claimed = [c.task.id for batch in batches for c in batch]
     assert sorted(claimed) == sorted(ids)  # every task once, none twice
 
 
 def test_expired_lease_is_claimed_again_and_the_late_write_is_rejected(core: Core, clock: FakeClock) -> None:
     _enqueue(core)
-    first = tasks.claim(core.store, "dead-worker", clock(), lease=timedelta(minutes=1))[0]
-    assert tasks.claim(core.store, "other", clock()) == []  # leased: nobody else gets it
+    first = tasks.claim(core.store, "dead-worker", clock(), kinds=["demo"], lease=timedelta(minutes=1))[0]
+    assert tasks.claim(core.store, "other", clock(), kinds=["demo"]) == []  # leased: nobody else gets it
     clock.advance(minutes=2)
-    second = tasks.claim(core.store, "live-worker", clock())[0]
+    second = tasks.claim(core.store, "live-worker", clock(), kinds=["demo"])[0]
     assert second.task.id == first.task.id and second.fence == first.fence + 1 and second.task.attempts == 2
     with pytest.raises(tasks.StaleLease):
         with core.store.transaction() as tx:
@@ -50,13 +50,13 @@ def test_expired_lease_is_claimed_again_and_the_late_write_is_rejected(core: Cor
 
 def test_failure_backs_off_and_is_visible(core: Core, clock: FakeClock) -> None:
     _enqueue(core)
-    claimed = tasks.claim(core.store, "w", clock())[0]
+    claimed = tasks.claim(core.store, "w", clock(), kinds=["demo"])[0]
     with core.store.transaction() as tx:
         next_at = tasks.fail(tx, claimed, clock(), "unauthorized", "TXT not found", retry=True, rng=random.Random(1))
     assert next_at is not None and timedelta(seconds=24) <= next_at - clock() <= timedelta(seconds=36)
-    assert tasks.claim(core.store, "w", clock()) == []  # not due yet
+    assert tasks.claim(core.store, "w", clock(), kinds=["demo"]) == []  # not due yet
     clock.now = next_at
-    again = tasks.claim(core.store, "w", clock())[0]
+    again = tasks.claim(core.store, "w", clock(), kinds=["demo"])[0]
     assert again.task.last_error_code == "unauthorized" and again.task.attempts == 2
 
 
@@ -138,11 +138,12 @@ def _finish(core: Core, claimed: tasks.Claimed, ran: threading.Event) -> None:
 
 def test_claiming_finds_due_tasks_by_index_not_by_reading_every_finished_one(core: Core) -> None:
     """The history of finished tasks grows without bound; a claim, and the look before it, must not read it."""
-    from lifecycle.store.tx_work import _ANY_DUE_TASK, _CLAIM_DUE
+    from lifecycle.store.tx_work import _any_due_task, _claim_due, _kind_params
 
-    statements = {**{("claim", *key): s for key, s in _CLAIM_DUE.items()},
-                  **{("look", key): s for key, s in _ANY_DUE_TASK.items()}}
-    params = {"now": core.clock(), "limit": 10, "kinds": ["rotation"], "owner": "w", "lease_expires": core.clock()}
+    statements = {**{("claim", n, skip): _claim_due(n, skip) for n in (1, 2) for skip in (False, True)},
+                  **{("look", n): _any_due_task(n) for n in (1, 2)}}
+    params = {"now": core.clock(), "limit": 10, "owner": "w", "lease_expires": core.clock(),
+              **_kind_params(["rotation", "webhook_delivery"])}
     with core.store.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if not sqlite:
@@ -154,21 +155,22 @@ def test_claiming_finds_due_tasks_by_index_not_by_reading_every_finished_one(cor
             rows = conn.exec_driver_sql(f"EXPLAIN {'QUERY PLAN ' if sqlite else ''}{state.statement}", args)
             plan = " ".join(str(r[-1]) for r in rows)
             # Every walk starts from a status (queued or processing), never from all tasks: the
-            # claim and the look walk queued tasks by ix_tasks_due.
-            assert "SCAN tasks" not in plan and "Seq Scan" not in plan and "ix_tasks_due" in plan, (key, plan)
+            # claim and the look walk queued tasks by ix_tasks_queued.
+            assert "SCAN tasks" not in plan and "Seq Scan" not in plan and "ix_tasks_queued" in plan, (key, plan)
 
-def _claim_cost(core: Core, queued: int, limit: int) -> int:
-    """Claim ``limit`` tasks of ``queued`` due ones; the database's work for the claim alone."""
+def _claim_cost(core: Core, queued: int, limit: int, *, kinds: tuple[str, ...] = ("rotation",)) -> int:
+    """Queue ``queued`` more due rotations, then claim up to ``limit`` tasks of ``kinds`` (or,
+    with ``limit`` 0, only look for one); the database's work for that statement alone."""
+    from lifecycle.store.tx_work import _any_due_task, _claim_due, _kind_params
+
     _enqueue(core, queued, kind="rotation")
-    params = {"now": core.clock(), "limit": limit, "kinds": ["rotation"], "owner": "w", "lease_expires": core.clock()}
-    from lifecycle.store.tx_work import _CLAIM_DUE
-
+    params = {"now": core.clock(), "limit": limit, "owner": "w", "lease_expires": core.clock(), **_kind_params(kinds)}
     with core.store.engine.connect() as conn:
+        statement = _claim_due(len(kinds), conn.dialect.name != "sqlite") if limit else _any_due_task(len(kinds))
         try:
-            work, claimed = statement_work(conn, _CLAIM_DUE[(True, conn.dialect.name != "sqlite")], params)
+            work, _returned = statement_work(conn, statement, params)
         finally:
             conn.rollback()
-    assert claimed == limit
     return work
 
 
@@ -179,3 +181,28 @@ def test_a_claim_reads_no_more_of_the_queue_however_long_it_is(core: Core) -> No
     short = _claim_cost(core, 20, limit=10)
     long = _claim_cost(core, 2_000, limit=10)  # 2,020 queued now (the first claim was rolled back)
     assert long < 2 * short, f"claiming 10 of 2,020 queued tasks cost {long}, of 20 cost {short}"
+
+
+def test_a_claim_walks_the_queue_in_order_with_statistics_taken_while_nothing_was_queued(core: Core) -> None:
+    """Once a backlog drains, every task is finished, and statistics taken then (autovacuum's
+    or an ANALYZE) say next to nothing is queued. The next backlog's claims must still walk the
+    queue in claiming order and stop, not walk it by whichever index looks small and sort it."""
+    finished = _enqueue(core, 3_000, kind="rotation")
+    with core.store.transaction() as tx:  # each through its lease, as workers finish them
+        for task_id in finished:
+            tx.update_task(task_id, status="processing", lease_owner="w", lease_expires=core.clock())
+            tx.update_task(task_id, status="succeeded", lease_owner=None, lease_expires=None)
+    with core.store.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    short = _claim_cost(core, 20, limit=10)
+    long = _claim_cost(core, 2_000, limit=10)
+    assert long < 2 * short, f"claiming 10 of 2,020 queued tasks cost {long}, of 20 cost {short}"
+
+
+def test_a_look_for_other_kinds_skips_a_backlog_of_rotations(core: Core) -> None:
+    """A worker looks for webhook deliveries and ACME orders before each batch of rotations; a
+    backlog of 10,000 rotations must not be read through to find that none of those is due."""
+    others = ("webhook_delivery", "acme_order")
+    short = _claim_cost(core, 20, limit=0, kinds=others)
+    long = _claim_cost(core, 2_000, limit=0, kinds=others)
+    assert long < 2 * short + 10, f"looking past 2,020 queued rotations cost {long}, past 20 cost {short}"
