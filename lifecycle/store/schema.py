@@ -4,6 +4,7 @@ module is what queries are written against."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -52,6 +53,13 @@ def _is_sqlite(dialect: object) -> bool:
 
 ID = String(36)
 
+
+def _only(condition: str) -> dict[str, Any]:
+    """A partial index's condition, on both backends. A query uses the index only where it
+    writes the same condition with literals, not bound parameters."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
 secret_groups = Table(
     "secret_groups",
     metadata,
@@ -95,8 +103,7 @@ secrets = Table(
     # (date, id) and stops, however many fell due at one moment.
     Index("ix_secrets_expiration_date", "expiration_date", "id"),
     # Active secrets by expiry: finding the expired ones to deactivate skips those already done.
-    Index("ix_secrets_active_expiration", "expiration_date", "id", sqlite_where=text("state = 1"),
-          postgresql_where=text("state = 1")),
+    Index("ix_secrets_active_expiration", "expiration_date", "id", **_only("state = 1")),
     Index("ix_secrets_next_rotation_date", "next_rotation_date", "id"),
     Index("ix_secrets_next_expiry_notice", "next_expiry_notice", "id"),
 )
@@ -273,10 +280,8 @@ tasks = Table(
     # Queued tasks per kind in claiming order, and leases by expiry: each holds its status
     # alone, so a claim's walks take the one index that fits each, whatever the statistics
     # say of statuses, and a look for one kind skips a backlog of another.
-    Index("ix_tasks_queued", "kind", "run_after", "id", sqlite_where=text("status = 'queued'"),
-          postgresql_where=text("status = 'queued'")),
-    Index("ix_tasks_lease", "lease_expires", sqlite_where=text("status = 'processing'"),
-          postgresql_where=text("status = 'processing'")),
+    Index("ix_tasks_queued", "kind", "run_after", "id", **_only("status = 'queued'")),
+    Index("ix_tasks_lease", "lease_expires", **_only("status = 'processing'")),
     Index("ix_tasks_secret", "secret_id"),
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,6 +55,15 @@ def expiry_notice_due(now: Any) -> tuple[Any, ...]:
     """The secrets whose next about-to-expire notice is due at ``now``."""
     s = t.secrets.c
     return s.next_expiry_notice.is_not(None), s.next_expiry_notice <= now
+
+
+def first_due(columns: Sequence[Any], due: Callable[[Any], tuple[Any, ...]], by: Any) -> dict[bool, Any]:
+    """The first ``limit`` secrets ``due`` at ``now`` (bind parameters), ``columns`` of them,
+    in (``by``, id) order, the order the date's index holds: as a reader reads them (False)
+    and as a write transaction does, locking those it takes (SKIP LOCKED on PostgreSQL)."""
+    q = (select(*columns).where(*due(bindparam("now"))).order_by(by, t.secrets.c.id)
+         .limit(bindparam("limit")))
+    return {False: q, True: q.with_for_update(skip_locked=True)}
 
 
 def _all_but(table: Any, by: Any) -> list[Any]:
@@ -154,13 +163,9 @@ _GET_STAGED_VERSION = (
 )
 _LIST_VERSIONS = (select(t.secret_versions).where(t.secret_versions.c.secret_id == bindparam("secret_id"))
                   .order_by(t.secret_versions.c.seq.desc()))
-_DUE = (select(t.secrets.c.id, t.secrets.c.next_rotation_date, t.secrets.c.attributes)
-        .where(*rotation_due(bindparam("now"))).order_by(t.secrets.c.next_rotation_date, t.secrets.c.id)
-        .limit(bindparam("limit")))
-_DUE_ROTATIONS = {False: _DUE, True: _DUE.with_for_update(skip_locked=True)}
-_EXPIRED = (select(t.secrets).where(*expired_active(bindparam("now")))
-            .order_by(t.secrets.c.expiration_date, t.secrets.c.id).limit(bindparam("limit")))
-_EXPIRED_ACTIVE = {False: _EXPIRED, True: _EXPIRED.with_for_update(skip_locked=True)}
+_DUE_ROTATIONS = first_due([t.secrets.c.id, t.secrets.c.next_rotation_date, t.secrets.c.attributes],
+                           rotation_due, t.secrets.c.next_rotation_date)
+_EXPIRED_ACTIVE = first_due([t.secrets], expired_active, t.secrets.c.expiration_date)
 _LIST_VERSION_ENTRIES = (select(*_ENTRY_COLUMNS).where(t.secret_versions.c.secret_id == bindparam("secret_id"))
                          .order_by(t.secret_versions.c.seq.desc()))
 _UPDATE_VERSION = update(t.secret_versions).where(t.secret_versions.c.id == bindparam("row_id"))

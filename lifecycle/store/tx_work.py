@@ -19,7 +19,7 @@ from lifecycle.records import (
 )
 from lifecycle.store import schema as t
 from lifecycle.store.tx_base import TxBase, _insert_statement, _record, _row
-from lifecycle.store.tx_secrets import expired_active, expiry_notice_due, rotation_due
+from lifecycle.store.tx_secrets import expired_active, expiry_notice_due, first_due, rotation_due
 
 _INSERT_EVENT = insert(t.events).returning(t.events.c.id)
 _GET_TOKEN = select(t.api_tokens).where(t.api_tokens.c.id == bindparam("id"))
@@ -107,9 +107,7 @@ def _scheduled_work() -> Any:
 
 
 _SCHEDULED_WORK = _scheduled_work()
-_NOTICES = (select(t.secrets).where(*expiry_notice_due(bindparam("now")))
-            .order_by(t.secrets.c.next_expiry_notice, t.secrets.c.id).limit(bindparam("limit")))
-_DUE_EXPIRY_NOTICES = {False: _NOTICES, True: _NOTICES.with_for_update(skip_locked=True)}
+_DUE_EXPIRY_NOTICES = first_due([t.secrets], expiry_notice_due, t.secrets.c.next_expiry_notice)
 _LIST_WEBHOOKS = select(t.webhooks).order_by(t.webhooks.c.created_at, t.webhooks.c.id)
 
 

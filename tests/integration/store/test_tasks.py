@@ -158,19 +158,21 @@ def test_claiming_finds_due_tasks_by_index_not_by_reading_every_finished_one(cor
             # claim and the look walk queued tasks by ix_tasks_queued.
             assert "SCAN tasks" not in plan and "Seq Scan" not in plan and "ix_tasks_queued" in plan, (key, plan)
 
-def _claim_cost(core: Core, queued: int, limit: int, *, kinds: tuple[str, ...] = ("rotation",)) -> int:
+def _claim_cost(core: Core, queued: int, limit: int, *, kinds: tuple[str, ...] = ("rotation",),
+                look: bool = False) -> int:
     """Queue ``queued`` more due rotations, then claim up to ``limit`` tasks of ``kinds`` (or,
-    with ``limit`` 0, only look for one); the database's work for that statement alone."""
+    with ``look``, only look for one); the database's work for that statement alone."""
     from lifecycle.store.tx_work import _any_due_task, _claim_due, _kind_params
 
     _enqueue(core, queued, kind="rotation")
     params = {"now": core.clock(), "limit": limit, "owner": "w", "lease_expires": core.clock(), **_kind_params(kinds)}
     with core.store.engine.connect() as conn:
-        statement = _claim_due(len(kinds), conn.dialect.name != "sqlite") if limit else _any_due_task(len(kinds))
+        statement = _any_due_task(len(kinds)) if look else _claim_due(len(kinds), conn.dialect.name != "sqlite")
         try:
-            work, _returned = statement_work(conn, statement, params)
+            work, returned = statement_work(conn, statement, params)
         finally:
             conn.rollback()
+    assert returned == (int("rotation" in kinds) if look else limit)
     return work
 
 
@@ -203,6 +205,6 @@ def test_a_look_for_other_kinds_skips_a_backlog_of_rotations(core: Core) -> None
     """A worker looks for webhook deliveries and ACME orders before each batch of rotations; a
     backlog of 10,000 rotations must not be read through to find that none of those is due."""
     others = ("webhook_delivery", "acme_order")
-    short = _claim_cost(core, 20, limit=0, kinds=others)
-    long = _claim_cost(core, 2_000, limit=0, kinds=others)
+    short = _claim_cost(core, 20, limit=1, kinds=others, look=True)
+    long = _claim_cost(core, 2_000, limit=1, kinds=others, look=True)
     assert long < 2 * short + 10, f"looking past 2,020 queued rotations cost {long}, past 20 cost {short}"
