@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from lifecycle.crypto import Keyring
 from lifecycle.errors import Forbidden
+from lifecycle.group_commit import GroupCommit
 from lifecycle.opened_cache import OpenedCache
 from lifecycle.store import SqlStore
 from lifecycle.token_cache import TokenCache
@@ -16,6 +17,7 @@ from lifecycle.token_cache import TokenCache
 if TYPE_CHECKING:
     from dns_providers.cis import CisProvider
     from lifecycle.ca_store import OpenedCA
+    from lifecycle.payload_reads import PayloadRead
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8200"
 
@@ -35,6 +37,8 @@ class Core:
     token_cache: TokenCache = field(default_factory=TokenCache, compare=False, repr=False)
     ca_cache: OpenedCache[OpenedCA] = field(default_factory=OpenedCache, compare=False, repr=False)  # opened CA keys
     dns_providers: OpenedCache[CisProvider] = field(default_factory=OpenedCache, compare=False, repr=False)
+    # the marks of payload reads served together, committed together (lifecycle/payload_reads.py)
+    payload_reads: GroupCommit[PayloadRead] = field(default_factory=GroupCommit, compare=False, repr=False)
 
     def crn(self, resource: str, ident: str) -> str:
         return f"crn:v1:certkeeper:private:secrets-manager:local:a/{self.instance_id}:{self.instance_id}:{resource}:{ident}"

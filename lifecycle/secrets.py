@@ -1,6 +1,7 @@
 """Secrets: create, read, list, patch metadata, delete; their states and idempotent creation.
 
-Each operation is one transaction that also writes its audit event.
+Each operation is one transaction that also writes its audit event. A read of the data runs
+in a snapshot; its marks and audit event are written right after (lifecycle/payload_reads.py).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from lifecycle import audit, events, rotation, versions
+from lifecycle import audit, events, payload_reads, rotation, versions
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, InvalidInput, Locked, NotFound
+from lifecycle.payload_reads import PayloadRead
 from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.rules import (
     check_client_request_token,
@@ -206,23 +208,38 @@ def _create(
 
 
 def get_secret(core: Core, actor: Actor, secret_id: str, *, with_payload: bool) -> SecretView:
-    """The secret, with its current data when ``with_payload``. Raises NotFound."""
+    """The secret, with its current data when ``with_payload`` (the read's marks written before
+    it returns). Raises NotFound."""
+    if with_payload:
+        view, read = read_secret(core, actor, secret_id)
+        if read is not None:
+            payload_reads.write_now(core.store, [read])
+        return view
     now = core.clock()
-    if not with_payload:
-        with core.store.reader() as tx:
-            secret = load_secret(tx, actor, secret_id)
-        return SecretView(secret, effective_state(secret, now))
-    with core.store.transaction() as tx:
+    with core.store.reader() as tx:
+        secret = load_secret(tx, actor, secret_id)
+    return SecretView(secret, effective_state(secret, now))
+
+
+def read_secret(core: Core, actor: Actor, secret_id: str) -> tuple[SecretView, PayloadRead | None]:
+    """The secret with its current data, from one snapshot, and the marks of the read, which the
+    caller writes (lifecycle/payload_reads.py) before handing the data on. None: no version
+    issued yet, so only metadata and nothing read. Raises NotFound."""
+    now = core.clock()
+    with core.store.reader() as tx:
         secret = load_secret(tx, actor, secret_id)
         return _read_payload(tx, core, actor, secret, now)
 
 
-def get_secret_by_name(core: Core, actor: Actor, group_name: str, secret_type: str, name: str) -> SecretView:
-    """The secret named ``name`` of ``secret_type`` in the group named ``group_name``, with its data."""
+def read_secret_by_name(
+    core: Core, actor: Actor, group_name: str, secret_type: str, name: str
+) -> tuple[SecretView, PayloadRead | None]:
+    """As `read_secret`, for the secret named ``name`` of ``secret_type`` in the group named
+    ``group_name``."""
     if secret_type not in CONTRACT_SECRET_TYPES:
         raise InvalidInput(f"secret_type: '{secret_type[:40]}' is not a secret type", field="secret_type")
     now = core.clock()
-    with core.store.transaction() as tx:
+    with core.store.reader() as tx:
         group = tx.get_group_by_name(group_name)
         if group is None or not actor.may_access(group.id):
             raise NotFound("secret group", group_name)
@@ -232,17 +249,14 @@ def get_secret_by_name(core: Core, actor: Actor, group_name: str, secret_type: s
         return _read_payload(tx, core, actor, secret, now)
 
 
-def _read_payload(tx: Tx, core: Core, actor: Actor, secret: SecretRecord, now: datetime) -> SecretView:
+def _read_payload(tx: Tx, core: Core, actor: Actor, secret: SecretRecord, now: datetime) -> tuple[SecretView, PayloadRead | None]:
     current = tx.get_staged_version(secret.id, Stage.CURRENT)
     if current is None:  # not issued yet: metadata only
-        return SecretView(secret, effective_state(secret, now))
+        return SecretView(secret, effective_state(secret, now)), None
     data = versions.open_data(core, current)
-    tx.update_secret(secret.id, retrieved_at=now, downloaded=True)
-    if not current.downloaded:
-        tx.update_version(current.id, downloaded=True)
-    audit.record(tx, actor, now, "secret.read_payload", f"secret:{secret.id}/version:{current.id}")
+    read = PayloadRead("secret.read_payload", secret.id, current.id, not current.downloaded, actor, now)
     secret = replace(secret, retrieved_at=now, downloaded=True)
-    return SecretView(secret, effective_state(secret, now), data, current)
+    return SecretView(secret, effective_state(secret, now), data, current), read
 
 
 def list_secrets(core: Core, actor: Actor, query: SecretQuery) -> tuple[list[SecretView], int]:

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lifecycle import audit, events, rotation, tasks, versions
+from lifecycle import audit, events, payload_reads, rotation, tasks, versions
 from lifecycle.core import Actor, Core
 from lifecycle.errors import CertkeeperError, Conflict, InvalidInput, Locked
+from lifecycle.payload_reads import PayloadRead
 from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.rules import check_client_request_token, check_metadata
 from lifecycle.secrets import load_secret
@@ -244,24 +245,31 @@ def list_versions(core: Core, actor: Actor, secret_id: str) -> tuple[SecretRecor
 
 
 def get_version(core: Core, actor: Actor, secret_id: str, ref: str, *, with_payload: bool) -> VersionView:
-    """A version by id or alias; with its data when ``with_payload``. Raises NotFound."""
+    """A version by id or alias; with its data when ``with_payload`` (the read's marks written
+    before it returns). Raises NotFound."""
+    if with_payload:
+        view, read = read_version(core, actor, secret_id, ref)
+        payload_reads.write_now(core.store, [read])
+        return view
+    with core.store.reader() as tx:
+        secret = load_secret(tx, actor, secret_id)
+        version = versions.resolve(tx, secret.id, ref)
+        stages = tx.get_stages(secret.id)
+        return VersionView(secret, version, versions.alias_of(stages, version.id), None, _labels(stages, version.id))
+
+
+def read_version(core: Core, actor: Actor, secret_id: str, ref: str) -> tuple[VersionView, PayloadRead]:
+    """A version by id or alias with its data, from one snapshot, and the marks of the read, which
+    the caller writes (lifecycle/payload_reads.py) before handing the data on. Raises NotFound."""
     now = core.clock()
-    if not with_payload:
-        with core.store.reader() as tx:
-            secret = load_secret(tx, actor, secret_id)
-            version = versions.resolve(tx, secret.id, ref)
-            stages = tx.get_stages(secret.id)
-            return VersionView(secret, version, versions.alias_of(stages, version.id), None, _labels(stages, version.id))
-    with core.store.transaction() as tx:
+    with core.store.reader() as tx:
         secret = load_secret(tx, actor, secret_id)
         version = versions.resolve(tx, secret.id, ref)
         data = versions.open_data(core, version)
-        if not version.downloaded:
-            tx.update_version(version.id, downloaded=True)
-        tx.update_secret(secret.id, retrieved_at=now, downloaded=True)
-        audit.record(tx, actor, now, "version.read_payload", f"secret:{secret.id}/version:{version.id}")
         stages = tx.get_stages(secret.id)
-        return VersionView(secret, version, versions.alias_of(stages, version.id), data, _labels(stages, version.id))
+    read = PayloadRead("version.read_payload", secret.id, version.id, not version.downloaded, actor, now)
+    view = VersionView(secret, version, versions.alias_of(stages, version.id), data, _labels(stages, version.id))
+    return view, read
 
 
 def update_version_metadata(

@@ -9,7 +9,7 @@ from api import render
 from api.routes.query import bool_param, int_param, list_param
 from api.schemas.parsing import json_body, parse, parse_body
 from api.schemas.secrets import COMMON_FIELDS, SecretMetadataPatch, SecretPrototype
-from lifecycle import secrets
+from lifecycle import payload_reads, secrets
 from lifecycle.core import Actor, Core
 from lifecycle.errors import InvalidInput
 from lifecycle.secrets import SecretDraft
@@ -68,7 +68,9 @@ async def list_secrets(request: Request, core: Core, actor: Actor) -> Response:
 
 
 async def get_secret(request: Request, core: Core, actor: Actor) -> Response:
-    view = secrets.get_secret(core, actor, request.path_params["id"], with_payload=True)
+    view, read = secrets.read_secret(core, actor, request.path_params["id"])
+    if read is not None:
+        await payload_reads.record(core, read)  # the data goes out once the read's audit event committed
     return JSONResponse(render.secret(core, view))
 
 
@@ -92,5 +94,7 @@ async def update_metadata(request: Request, core: Core, actor: Actor) -> Respons
 
 async def get_by_name(request: Request, core: Core, actor: Actor) -> Response:
     p = request.path_params
-    view = secrets.get_secret_by_name(core, actor, p["secret_group_name"], p["secret_type"], p["name"])
+    view, read = secrets.read_secret_by_name(core, actor, p["secret_group_name"], p["secret_type"], p["name"])
+    if read is not None:
+        await payload_reads.record(core, read)
     return JSONResponse(render.secret(core, view))

@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 from api import render
 from api.schemas.parsing import parse_body
 from api.schemas.secrets import SecretVersionPrototype, VersionMetadataPatch
-from lifecycle import version_ops
+from lifecycle import payload_reads, version_ops
 from lifecycle.core import Actor, Core
 
 
@@ -35,7 +35,8 @@ async def list_versions(request: Request, core: Core, actor: Actor) -> Response:
 
 async def get_version(request: Request, core: Core, actor: Actor) -> Response:
     p = request.path_params
-    view = version_ops.get_version(core, actor, p["secret_id"], p["id"], with_payload=True)
+    view, read = version_ops.read_version(core, actor, p["secret_id"], p["id"])
+    await payload_reads.record(core, read)  # the data goes out once the read's audit event committed
     return JSONResponse(render.version(view))
 
 

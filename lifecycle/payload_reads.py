@@ -1,0 +1,63 @@
+"""What reading a payload leaves behind, written after the read and before the data is handed on.
+
+Reading a secret's data (or one version's) marks the secret retrieved (`retrieved_at`,
+`downloaded`), marks the version downloaded, and writes an audit event naming the version
+read. The read itself runs in a read-only snapshot and returns these marks as a
+`PayloadRead`; `write_now` writes them in a transaction of their own (library callers, the
+CLI), and `record`, behind the API, joins the reads of one event-loop turn into one
+transaction (lifecycle/group_commit.py). Either way the caller gets the data only once the
+audit event of its read has committed, and a read whose marks cannot be written fails.
+
+Between the snapshot and the write the secret may change (a rotation, a deletion): the marks
+still say what was read. The version read is marked downloaded, the audit event names it,
+and the update of a deleted secret's row changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from lifecycle import audit
+from lifecycle.core import Actor, Core
+from lifecycle.store import SqlStore, Tx
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadRead:
+    """One read of a version's data: who read it, when, through which action."""
+
+    action: str  # the audit action: secret.read_payload, version.read_payload
+    secret_id: str
+    version_id: str
+    first_download: bool  # the version was not yet marked downloaded when it was read
+    actor: Actor
+    at: datetime
+
+
+def write(tx: Tx, reads: list[PayloadRead]) -> None:
+    """The marks of ``reads`` in the caller's transaction: one update per secret and version
+    however often each was read, one audit event per read, as executemany batches."""
+    retrieved: dict[str, datetime] = {}
+    for read in reads:
+        retrieved[read.secret_id] = max(read.at, retrieved.get(read.secret_id, read.at))
+    with tx.held_writes():
+        for version_id in dict.fromkeys(read.version_id for read in reads if read.first_download):
+            tx.update_version(version_id, downloaded=True)
+        for secret_id, at in retrieved.items():
+            tx.update_secret(secret_id, retrieved_at=at, downloaded=True)
+        for read in reads:
+            audit.record(tx, read.actor, read.at, read.action, f"secret:{read.secret_id}/version:{read.version_id}")
+
+
+def write_now(store: SqlStore, reads: list[PayloadRead]) -> None:
+    """The marks of ``reads`` in one transaction of their own."""
+    with store.transaction() as tx:
+        write(tx, reads)
+
+
+async def record(core: Core, read: PayloadRead) -> None:
+    """Returns once the marks of ``read`` have committed, together with those of the other reads
+    of this event-loop turn; raises StoreUnavailable (or what else the commit met) otherwise."""
+    await core.payload_reads.submit(read, partial(write_now, core.store))

@@ -1,0 +1,84 @@
+"""Reads of a payload: their marks and audit events commit before the data goes out, and the
+reads served together commit together."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy import select, text
+
+from api.app import create_app
+from fixtures.sql_trace import sent_statements
+from lifecycle import secrets
+from lifecycle.core import SYSTEM, Core
+from lifecycle.secrets import SecretDraft
+from lifecycle.store import schema as t
+
+PAYLOAD = "READ-PAYLOAD-77"
+
+
+def _audit(core: Core, secret_id: str) -> list[Any]:
+    with core.store.engine.connect() as conn:
+        rows = conn.execute(select(t.audit_events).order_by(t.audit_events.c.id)).all()
+    return [r for r in rows if secret_id in r.target and r.action.endswith("read_payload")]
+
+
+async def _get_all(core: Core, paths: list[tuple[str, str]], headers: dict[str, str]) -> list[httpx.Response]:
+    """Each (path, request id) requested at once, on one event loop, as connections that are
+    readable together are served."""
+    transport = httpx.ASGITransport(app=create_app(core))
+    async with httpx.AsyncClient(transport=transport, base_url="http://certkeeper") as client:
+        return await asyncio.gather(*(client.get(path, headers={**headers, "X-Request-ID": rid}) for path, rid in paths))
+
+
+def test_reads_served_together_commit_their_marks_in_one_batch(core, admin) -> None:  # type: ignore[no-untyped-def]
+    view = secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", "shared", fields={"payload": PAYLOAD}))
+    sid, vid = view.secret.id, view.current.id  # type: ignore[union-attr]
+    paths = [(f"/api/v2/secrets/{sid}", f"by-id-{i}") for i in range(6)]
+    paths += [("/api/v2/secret_groups/default/secret_types/arbitrary/secrets/shared", "by-name"),
+              (f"/api/v2/secrets/{sid}/versions/{vid}", "version")]
+    with sent_statements(core.store.engine) as sent:
+        responses = asyncio.run(_get_all(core, paths, admin))
+
+    assert [r.status_code for r in responses] == [200] * len(paths)
+    assert all(r.json()["payload"] == PAYLOAD for r in responses)
+    events = _audit(core, sid)
+    assert sorted(e.request_id for e in events) == sorted(rid for _, rid in paths)
+    assert sorted(e.action for e in events) == ["secret.read_payload"] * 7 + ["version.read_payload"]
+    assert all(e.target == f"secret:{sid}/version:{vid}" for e in events)
+    # One audit insert carrying all eight events, one update of the secret, one of the version.
+    audit_inserts = [s for s in sent if s.head == "INSERT INTO audit_events"]
+    assert [(s.executemany, len(s.parameters)) for s in audit_inserts] == [(True, len(paths))]
+    assert len([s for s in sent if s.head == "UPDATE secrets SET"]) == 1
+    assert len([s for s in sent if s.head == "UPDATE secret_versions SET"]) == 1
+    after = secrets.get_secret(core, SYSTEM, sid, with_payload=False).secret
+    assert after.downloaded is True and after.retrieved_at is not None
+
+
+def test_a_read_whose_audit_event_cannot_commit_gives_no_data(core, admin) -> None:  # type: ignore[no-untyped-def]
+    view = secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", "unaudited", fields={"payload": PAYLOAD}))
+    sid = view.secret.id
+    with core.store.engine.begin() as conn:  # the audit table gone: no read can be recorded
+        conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
+
+    responses = asyncio.run(_get_all(core, [(f"/api/v2/secrets/{sid}", "a"), (f"/api/v2/secrets/{sid}", "b")], admin))
+
+    assert [r.status_code for r in responses] == [503, 503]
+    assert all(r.json()["errors"][0]["code"] == "store_unavailable" for r in responses)
+    assert all(PAYLOAD not in r.text for r in responses)
+    with core.store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE audit_events_away RENAME TO audit_events"))
+    after = secrets.get_secret(core, SYSTEM, sid, with_payload=False).secret
+    assert after.downloaded is False and after.retrieved_at is None  # nothing of the failed reads was written
+    assert _audit(core, sid) == []
+
+
+def test_a_library_read_writes_its_marks_before_returning(core) -> None:  # type: ignore[no-untyped-def]
+    view = secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", "direct", fields={"payload": PAYLOAD}))
+    got = secrets.get_secret(core, SYSTEM, view.secret.id, with_payload=True)
+    assert got.data == {"payload": PAYLOAD} and got.secret.downloaded is True
+    stored = secrets.get_secret(core, SYSTEM, view.secret.id, with_payload=False).secret
+    assert stored.downloaded is True and stored.retrieved_at == got.secret.retrieved_at
+    assert [e.action for e in _audit(core, view.secret.id)] == ["secret.read_payload"]
