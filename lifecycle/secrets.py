@@ -226,9 +226,11 @@ def read_secret(core: Core, actor: Actor, secret_id: str) -> tuple[SecretView, P
     caller writes (lifecycle/payload_reads.py) before handing the data on. None: no version
     issued yet, so only metadata and nothing read. Raises NotFound."""
     now = core.clock()
-    with core.store.reader() as tx:
-        secret = load_secret(tx, actor, secret_id)
-        return _read_payload(tx, core, actor, secret, now)
+    with core.store.reader(one_statement=True) as tx:
+        found = tx.get_secret_staged(secret_id, Stage.CURRENT)
+    if found is None or not actor.may_access(found[0].secret_group_id):
+        raise NotFound("secret", secret_id)
+    return _payload_view(core, actor, *found, now)
 
 
 def read_secret_by_name(
@@ -250,7 +252,12 @@ def read_secret_by_name(
 
 
 def _read_payload(tx: Tx, core: Core, actor: Actor, secret: SecretRecord, now: datetime) -> tuple[SecretView, PayloadRead | None]:
-    current = tx.get_staged_version(secret.id, Stage.CURRENT)
+    return _payload_view(core, actor, secret, tx.get_staged_version(secret.id, Stage.CURRENT), now)
+
+
+def _payload_view(
+    core: Core, actor: Actor, secret: SecretRecord, current: VersionRecord | None, now: datetime
+) -> tuple[SecretView, PayloadRead | None]:
     if current is None:  # not issued yet: metadata only
         return SecretView(secret, effective_state(secret, now)), None
     data = versions.open_data(core, current)

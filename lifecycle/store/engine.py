@@ -52,7 +52,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: a block of one statement, a snapshot by itself (SqlStore.reader)
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _redact(url: str) -> str:

@@ -30,6 +30,7 @@ from lifecycle.store.search import matching_ids, search_text
 from lifecycle.store.tx_base import (
     TxBase,
     _escape_like,
+    _field_names,
     _from_mapping,
     _insert_statement,
     _record,
@@ -160,6 +161,17 @@ _GET_STAGED_VERSION = (
     .join(t.version_stages, t.version_stages.c.version_id == t.secret_versions.c.id)
     .where(t.version_stages.c.secret_id == bindparam("secret_id"), t.version_stages.c.stage == bindparam("stage"),
            t.secret_versions.c.secret_id == bindparam("secret_id"))
+)
+# A secret and the version holding a stage label, in one statement: the version's columns are
+# NULL when no version holds it.
+_GET_SECRET_STAGED = (
+    select(*(c.label(f"s_{c.name}") for c in t.secrets.c), *(c.label(f"v_{c.name}") for c in t.secret_versions.c))
+    .select_from(t.secrets
+                 .outerjoin(t.version_stages, and_(t.version_stages.c.secret_id == t.secrets.c.id,
+                                                   t.version_stages.c.stage == bindparam("stage")))
+                 .outerjoin(t.secret_versions, and_(t.secret_versions.c.id == t.version_stages.c.version_id,
+                                                    t.secret_versions.c.secret_id == t.secrets.c.id)))
+    .where(t.secrets.c.id == bindparam("id"))
 )
 _LIST_VERSIONS = (select(t.secret_versions).where(t.secret_versions.c.secret_id == bindparam("secret_id"))
                   .order_by(t.secret_versions.c.seq.desc()))
@@ -429,6 +441,17 @@ class SecretsTx(TxBase):
     def get_version(self, secret_id: str, version_id: str) -> VersionRecord | None:
         row = self._c.execute(_GET_VERSION, {"secret_id": secret_id, "id": version_id}).first()
         return _record(VersionRecord, row) if row else None
+
+    def get_secret_staged(self, secret_id: str, stage: str) -> tuple[SecretRecord, VersionRecord | None] | None:
+        """The secret and the version holding ``stage`` (None when none does), in one statement."""
+        row = self._c.execute(_GET_SECRET_STAGED, {"id": secret_id, "stage": stage}).first()
+        if row is None:
+            return None
+        m = row._mapping
+        secret = SecretRecord(**{name: m[f"s_{name}"] for name in _field_names(SecretRecord)})
+        if m["v_id"] is None:
+            return secret, None
+        return secret, VersionRecord(**{name: m[f"v_{name}"] for name in _field_names(VersionRecord)})
 
     def get_staged_version(self, secret_id: str, stage: str) -> VersionRecord | None:
         """The version holding ``stage`` (one query: the label joined to its version)."""

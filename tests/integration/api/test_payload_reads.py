@@ -7,12 +7,14 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select, text
 
 from api.app import create_app
 from fixtures.sql_trace import sent_statements
 from lifecycle import secrets
 from lifecycle.core import SYSTEM, Core
+from lifecycle.errors import NotFound
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import schema as t
 
@@ -82,3 +84,15 @@ def test_a_library_read_writes_its_marks_before_returning(core) -> None:  # type
     stored = secrets.get_secret(core, SYSTEM, view.secret.id, with_payload=False).secret
     assert stored.downloaded is True and stored.retrieved_at == got.secret.retrieved_at
     assert [e.action for e in _audit(core, view.secret.id)] == ["secret.read_payload"]
+
+
+def test_a_read_by_id_takes_its_rows_in_one_statement(core) -> None:  # type: ignore[no-untyped-def]
+    view = secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", "one-query", fields={"payload": PAYLOAD}))
+    with sent_statements(core.store.engine) as sent:
+        got, read = secrets.read_secret(core, SYSTEM, view.secret.id)
+    assert got.data == {"payload": PAYLOAD} and read is not None and read.version_id == view.current.id  # type: ignore[union-attr]
+    # The secret joined to its current version; on SQLite not even a BEGIN around it.
+    assert [s.head.split()[0] for s in sent] == ["SELECT"]
+    with sent_statements(core.store.engine) as sent, pytest.raises(NotFound, match="no-such-secret"):
+        secrets.read_secret(core, SYSTEM, "no-such-secret")
+    assert [s.head.split()[0] for s in sent] == ["SELECT"]
