@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from lifecycle.errors import StoreUnavailable
-from lifecycle.group_commit import GroupCommit
+from lifecycle.group_commit import MAX_WAIT_TURNS, GroupCommit
 
 
 def test_submits_of_one_turn_share_a_batch_and_later_ones_start_the_next() -> None:
@@ -21,6 +21,23 @@ def test_submits_of_one_turn_share_a_batch_and_later_ones_start_the_next() -> No
 
     asyncio.run(main())
     assert batches == [[0, 1, 2, 3, 4], [99]]
+
+
+def test_a_batch_waits_for_submits_that_keep_arriving_but_only_for_a_few_turns() -> None:
+    batches: list[list[int]] = []
+
+    async def main() -> None:
+        group: GroupCommit[int] = GroupCommit()
+        waiting = []
+        for i in range(3 * MAX_WAIT_TURNS):  # one more submit every loop turn
+            waiting.append(asyncio.ensure_future(group.submit(i, batches.append)))
+            await asyncio.sleep(0)  # yields one loop turn, no waiting for time
+        await asyncio.gather(*waiting)
+
+    asyncio.run(main())
+    assert [i for batch in batches for i in batch] == list(range(3 * MAX_WAIT_TURNS))
+    assert len(batches[0]) > 1  # submits of later turns joined the first batch
+    assert len(batches) > 1 and max(len(b) for b in batches) <= MAX_WAIT_TURNS + 1  # but it did not wait for ever
 
 
 def test_a_failed_commit_fails_every_waiter_of_its_batch_only() -> None:
