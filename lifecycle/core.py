@@ -17,7 +17,9 @@ from lifecycle.token_cache import TokenCache
 if TYPE_CHECKING:
     from dns_providers.cis import CisProvider
     from lifecycle.ca_store import OpenedCA
+    from lifecycle.batched_creates import PlannedCreate
     from lifecycle.payload_reads import PayloadRead
+    from lifecycle.secrets import SecretView
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8200"
 
@@ -38,7 +40,9 @@ class Core:
     ca_cache: OpenedCache[OpenedCA] = field(default_factory=OpenedCache, compare=False, repr=False)  # opened CA keys
     dns_providers: OpenedCache[CisProvider] = field(default_factory=OpenedCache, compare=False, repr=False)
     # the marks of payload reads served together, committed together (lifecycle/payload_reads.py)
-    payload_reads: GroupCommit[PayloadRead] = field(default_factory=GroupCommit, compare=False, repr=False)
+    payload_reads: GroupCommit[PayloadRead, None] = field(default_factory=GroupCommit, compare=False, repr=False)
+    # secrets created together over the API, committed together (lifecycle/batched_creates.py)
+    creates: GroupCommit[PlannedCreate, SecretView] = field(default_factory=GroupCommit, compare=False, repr=False)
 
     def crn(self, resource: str, ident: str) -> str:
         return f"crn:v1:certkeeper:private:secrets-manager:local:a/{self.instance_id}:{self.instance_id}:{resource}:{ident}"

@@ -57,7 +57,12 @@ def write_now(store: SqlStore, reads: list[PayloadRead]) -> None:
         write(tx, reads)
 
 
+def _commit(store: SqlStore, reads: list[PayloadRead]) -> list[None]:
+    write_now(store, reads)
+    return [None] * len(reads)
+
+
 async def record(core: Core, read: PayloadRead) -> None:
     """Returns once the marks of ``read`` have committed, together with those of the other reads
     of this event-loop turn; raises StoreUnavailable (or what else the commit met) otherwise."""
-    await core.payload_reads.submit(read, partial(write_now, core.store))
+    await core.payload_reads.submit(read, partial(_commit, core.store))

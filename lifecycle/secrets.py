@@ -99,13 +99,19 @@ def _check_expiration(expiration: datetime | None, now: datetime, secret_type: s
         raise InvalidInput("expiration_date: must be in the future", field="expiration_date")
 
 
-def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
-    """Create a secret and its first version; the view carries the data (the creator sent
-    or asked for it, and the v2 contract answers with it).
+@dataclass(frozen=True, slots=True)
+class CheckedDraft:
+    """A draft whose fields passed the rules, with what creating it needs."""
 
-    Raises InvalidInput/PayloadTooLarge (bad fields), NotFound (group), Forbidden (group
-    outside the token's), Conflict (name taken, or client_request_token reused with other data).
-    """
+    handler: Any
+    labels: list[str]
+    now: datetime
+    source: bytes  # the request's fingerprint source, for client_request_token replays
+    token_key: str | None
+
+
+def check_draft(core: Core, actor: Actor, draft: SecretDraft) -> CheckedDraft:
+    """Raises InvalidInput/PayloadTooLarge (bad fields) or Forbidden (group outside the token's)."""
     handler = handler_for(draft.secret_type)
     check_name(draft.name)
     check_description(draft.description)
@@ -117,15 +123,31 @@ def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
     _check_expiration(draft.expiration_date, now, draft.secret_type)
     actor.require_group(draft.secret_group_id)
     source = _fingerprint_source({k: v for k, v in asdict(draft).items() if k != "client_request_token"})
-    token_key = _token_key(draft.secret_group_id, draft.client_request_token)
+    return CheckedDraft(handler, labels, now, source, _token_key(draft.secret_group_id, draft.client_request_token))
+
+
+def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
+    """Create a secret and its first version; the view carries the data (the creator sent
+    or asked for it, and the v2 contract answers with it).
+
+    Raises InvalidInput/PayloadTooLarge (bad fields), NotFound (group), Forbidden (group
+    outside the token's), Conflict (name taken, or client_request_token reused with other data).
+    """
+    checked = check_draft(core, actor, draft)
+    token_key = checked.token_key
     try:
-        return _create(core, actor, draft, handler, labels, now, source, token_key)
+        with core.store.transaction() as tx:
+            if token_key is not None:
+                replay = _replay(tx, core, actor, token_key, checked.source, checked.now)
+                if replay is not None:
+                    return replay
+            return create_in(tx, core, actor, draft, checked)
     except Conflict:
         if token_key is None:
             raise
         # A concurrent request with the same token may have won the insert: answer as a replay.
         with core.store.transaction() as tx:
-            replay = _replay(tx, core, actor, token_key, source, now)
+            replay = _replay(tx, core, actor, token_key, checked.source, checked.now)
         if replay is None:
             raise
         return replay
@@ -153,57 +175,52 @@ def _replay(tx: Tx, core: Core, actor: Actor, token_key: str, source: bytes, now
     return SecretView(existing, effective_state(existing, now), data, current)
 
 
-def _create(
-    core: Core, actor: Actor, draft: SecretDraft, handler: Any, labels: list[str], now: datetime, source: bytes,
-    token_key: str | None,
-) -> SecretView:
-    with core.store.transaction() as tx:
-        if token_key is not None:
-            replay = _replay(tx, core, actor, token_key, source, now)
-            if replay is not None:
-                return replay
-        if tx.get_group(draft.secret_group_id) is None:
-            raise NotFound("secret group", draft.secret_group_id)
-        secret_id = str(uuid.uuid4())
-        material = handler.create(
-            draft.fields, HandlerContext(tx, core, actor, now, secret_id, draft.secret_group_id)
-        )
-        secret = SecretRecord(
-            id=secret_id,
-            secret_group_id=draft.secret_group_id,
-            secret_type=draft.secret_type,
-            name=draft.name,
-            description=draft.description,
-            labels=labels,
-            custom_metadata=draft.custom_metadata,
-            attributes=material.attributes or {},
-            state=State.ACTIVE if material.state is None else material.state,
-            expiration_date=material.expiration_date or draft.expiration_date,
-            created_by=actor.principal,
-            created_at=now,
-            updated_at=now,
-            retrieved_at=None,
-            downloaded=False,
-            versions_total=1,
-            locks_total=0,
-            next_rotation_date=_next_rotation(handler, material.attributes or {}, now, now),
-            next_expiry_notice=events.next_expiry_notice(material.expiration_date or draft.expiration_date, now),
-            client_request_token=token_key,
-            request_fingerprint=core.keyring.fingerprint(source) if token_key else None,
-        )
-        if material.data is None:  # issued later by a task (public certificates)
-            secret = replace(secret, versions_total=0)
-        tx.insert_secret(secret)
-        version = None
-        if material.data is not None:
-            version = versions.add_version(
-                tx, core, secret, material.data, created_by=actor.principal, now=now,
-                custom_metadata=draft.version_custom_metadata, attributes=material.version_attributes, first=True,
-            ).version
-        if material.start is not None:
-            material.start(tx, secret)
-        audit.record(tx, actor, now, "secret.create", f"secret:{secret.id}")
-        events.emit(tx, now, events.EventType.SECRET_CREATED, secret)
+def create_in(tx: Tx, core: Core, actor: Actor, draft: SecretDraft, checked: CheckedDraft) -> SecretView:
+    """Create the secret in the caller's transaction (its client_request_token already checked
+    for a replay). Raises NotFound (group), Conflict (name taken), what the type's handler raises."""
+    now, handler, token_key = checked.now, checked.handler, checked.token_key
+    if tx.get_group(draft.secret_group_id) is None:
+        raise NotFound("secret group", draft.secret_group_id)
+    secret_id = str(uuid.uuid4())
+    material = handler.create(
+        draft.fields, HandlerContext(tx, core, actor, now, secret_id, draft.secret_group_id)
+    )
+    secret = SecretRecord(
+        id=secret_id,
+        secret_group_id=draft.secret_group_id,
+        secret_type=draft.secret_type,
+        name=draft.name,
+        description=draft.description,
+        labels=checked.labels,
+        custom_metadata=draft.custom_metadata,
+        attributes=material.attributes or {},
+        state=State.ACTIVE if material.state is None else material.state,
+        expiration_date=material.expiration_date or draft.expiration_date,
+        created_by=actor.principal,
+        created_at=now,
+        updated_at=now,
+        retrieved_at=None,
+        downloaded=False,
+        versions_total=1,
+        locks_total=0,
+        next_rotation_date=_next_rotation(handler, material.attributes or {}, now, now),
+        next_expiry_notice=events.next_expiry_notice(material.expiration_date or draft.expiration_date, now),
+        client_request_token=token_key,
+        request_fingerprint=core.keyring.fingerprint(checked.source) if token_key else None,
+    )
+    if material.data is None:  # issued later by a task (public certificates)
+        secret = replace(secret, versions_total=0)
+    tx.insert_secret(secret)
+    version = None
+    if material.data is not None:
+        version = versions.add_version(
+            tx, core, secret, material.data, created_by=actor.principal, now=now,
+            custom_metadata=draft.version_custom_metadata, attributes=material.version_attributes, first=True,
+        ).version
+    if material.start is not None:
+        material.start(tx, secret)
+    audit.record(tx, actor, now, "secret.create", f"secret:{secret.id}")
+    events.emit(tx, now, events.EventType.SECRET_CREATED, secret)
     return SecretView(secret, effective_state(secret, now), material.data, version)
 
 

@@ -9,7 +9,7 @@ from api import render
 from api.routes.query import bool_param, int_param, list_param
 from api.schemas.parsing import json_body, parse, parse_body
 from api.schemas.secrets import COMMON_FIELDS, SecretMetadataPatch, SecretPrototype
-from lifecycle import payload_reads, secrets
+from lifecycle import batched_creates, payload_reads, secrets
 from lifecycle.core import Actor, Core
 from lifecycle.errors import InvalidInput
 from lifecycle.secrets import SecretDraft
@@ -41,7 +41,7 @@ async def create_secret(request: Request, core: Core, actor: Actor) -> Response:
         fields={k: v for k, v in dumped.items() if k not in COMMON_FIELDS},
         client_request_token=body.client_request_token,
     )
-    view = secrets.create_secret(core, actor, draft)
+    view = await batched_creates.create(core, actor, draft)  # committed with the creations served with it
     # The v2 contract answers with the secret and its data (a generated password included).
     return JSONResponse(render.secret(core, view), status_code=201)
 

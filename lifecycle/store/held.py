@@ -1,13 +1,14 @@
 """Held writes: a batch of independent per-secret changes written as one executemany per
 kind of statement instead of one round through SQLAlchemy per row.
 
-Inside `Tx.held_writes()`, the store methods that know how (versions, stage labels,
-payload erasure, secret and task updates, task, event and audit inserts) hand their
+Inside `Tx.held_writes()`, the store methods that know how (new secrets, versions, stage
+labels, payload erasure, secret and task updates, task, event and audit inserts) hand their
 statement to `HeldWrites` instead of running it. At the end of the block, or before any
 write that is not held, everything held runs in `ORDER`: rows others reference first
-(a version before the labels naming it), a version's deletion after the labels moved off
-it. Two held writes to the same row never pass each other: the second makes the first
-run (`settle`) unless they set different columns of an UPDATE.
+(a secret before its versions, a version before the labels naming it), a version's
+deletion after the labels moved off it. Two held writes to the same row never pass each
+other: the second makes the first run (`settle`) unless they set different columns of an
+UPDATE.
 
 Savepoints inside the block mark how much is held; an exception undoes the writes held
 since the mark, and a database savepoint opens only if something had to run inside it.
@@ -31,7 +32,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Dialect
 
 # The kinds of held write, in the order a flush runs them.
-ORDER = ("version_insert", "stage_delete", "stage_update", "stage_insert", "payload_erase", "version_delete",
+ORDER = ("secret_insert", "label_insert", "search_insert", "count_add", "version_insert", "stage_delete", "stage_update", "stage_insert", "payload_erase", "version_delete",
          "secret_update", "task_insert", "task_update", "event_insert", "audit_insert")
 _RANK = {kind: i for i, kind in enumerate(ORDER)}
 _UPDATES = frozenset({"stage_update", "payload_erase", "secret_update", "task_update"})

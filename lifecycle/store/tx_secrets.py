@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +21,8 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 
@@ -206,6 +209,15 @@ class SecretQuery:
     labels: Sequence[str] | None = None
 
 
+@cache
+def _count_upsert(dialect_name: str) -> Any:
+    """Add n to a (group, type, shard) count, making the row on first use, in one statement."""
+    upsert = (sqlite_insert if dialect_name == "sqlite" else postgresql_insert)(t.secret_counts)
+    c = t.secret_counts.c
+    return upsert.on_conflict_do_update(index_elements=[c.secret_group_id, c.secret_type, c.shard],
+                                        set_={"n": c.n + upsert.excluded.n})
+
+
 def _shard(secret_id: str) -> int:
     """Which of a (group, type)'s count rows a secret moves: any fixed spread will do."""
     return sum(secret_id.encode()) % t.COUNT_SHARDS
@@ -245,14 +257,29 @@ class SecretsTx(TxBase):
 
     # -- secrets ----------------------------------------------------------
     def insert_secret(self, secret: SecretRecord) -> None:
+        """A new secret with its labels, search text and count. Held inside held_writes(): there a
+        name already taken fails the whole executemany (IntegrityError, no message naming it), so
+        a caller batching creations redoes them one by one when its batch fails."""
+        search = {"secret_id": secret.id, "search_text": search_text(
+            secret.id, secret.name, secret.description, secret.secret_type, secret.labels)}
+        if self._held is not None:
+            self._hold("secret_insert", _insert_statement(t.secrets), _row(secret), ("secrets", secret.id))
+            for label in dict.fromkeys(secret.labels):
+                self._hold("label_insert", _insert_statement(t.secret_labels), {"secret_id": secret.id, "label": label},
+                           ("secret_labels", secret.id, label))
+            self._hold("search_insert", _INSERT_SEARCH, search, ("secret_search", secret.id))
+            count = {"secret_group_id": secret.secret_group_id, "secret_type": secret.secret_type,
+                     "shard": _shard(secret.id), "n": 1}
+            # Additions to one count row commute: each is its own write, none waits for another.
+            self._hold("count_add", _count_upsert(self._c.dialect.name), count, ("secret_counts", id(count)))
+            return
         self._insert(
             t.secrets,
             _row(secret),
             f"a {secret.secret_type} secret named '{secret.name}' already exists in this secret group",
         )
         self._write_labels(secret.id, secret.labels)
-        self._c.execute(_INSERT_SEARCH, {"secret_id": secret.id, "search_text": search_text(
-            secret.id, secret.name, secret.description, secret.secret_type, secret.labels)})
+        self._c.execute(_INSERT_SEARCH, search)
         self.add_to_count(secret.secret_group_id, secret.secret_type, 1, shard=_shard(secret.id))
 
     def add_to_count(self, group_id: str, secret_type: str, delta: int, *, shard: int = 0) -> None:

@@ -4,6 +4,8 @@ learns how its batch ended."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -11,13 +13,21 @@ from lifecycle.errors import StoreUnavailable
 from lifecycle.group_commit import MAX_WAIT_TURNS, GroupCommit
 
 
+def keeping(batches: list[list[Any]]) -> Callable[[list[Any]], list[None]]:
+    """A commit that keeps each batch it is given and answers None to every item."""
+    def commit(batch: list[Any]) -> list[None]:
+        batches.append(batch)
+        return [None] * len(batch)
+    return commit
+
+
 def test_submits_of_one_turn_share_a_batch_and_later_ones_start_the_next() -> None:
     batches: list[list[int]] = []
 
     async def main() -> None:
-        group: GroupCommit[int] = GroupCommit()
-        await asyncio.gather(*(group.submit(i, batches.append) for i in range(5)))
-        await group.submit(99, batches.append)  # alone: committed on the next turn, not held back
+        group: GroupCommit[int, None] = GroupCommit()
+        await asyncio.gather(*(group.submit(i, keeping(batches)) for i in range(5)))
+        await group.submit(99, keeping(batches))  # alone: committed on the next turn, not held back
 
     asyncio.run(main())
     assert batches == [[0, 1, 2, 3, 4], [99]]
@@ -27,10 +37,10 @@ def test_a_batch_waits_for_submits_that_keep_arriving_but_only_for_a_few_turns()
     batches: list[list[int]] = []
 
     async def main() -> None:
-        group: GroupCommit[int] = GroupCommit()
+        group: GroupCommit[int, None] = GroupCommit()
         waiting = []
         for i in range(3 * MAX_WAIT_TURNS):  # one more submit every loop turn
-            waiting.append(asyncio.ensure_future(group.submit(i, batches.append)))
+            waiting.append(asyncio.ensure_future(group.submit(i, keeping(batches))))
             await asyncio.sleep(0)  # yields one loop turn, no waiting for time
         await asyncio.gather(*waiting)
 
@@ -48,10 +58,10 @@ def test_a_failed_commit_fails_every_waiter_of_its_batch_only() -> None:
         raise StoreUnavailable("database error: OperationalError")
 
     async def main() -> None:
-        group: GroupCommit[str] = GroupCommit()
+        group: GroupCommit[str, None] = GroupCommit()
         results = await asyncio.gather(group.submit("a", failing), group.submit("b", failing), return_exceptions=True)
         outcomes.extend(results)
-        await group.submit("c", committed.append)
+        await group.submit("c", keeping(committed))
 
     asyncio.run(main())
     assert [type(o) for o in outcomes] == [StoreUnavailable, StoreUnavailable]
@@ -62,9 +72,9 @@ def test_a_cancelled_waiter_does_not_stop_the_others() -> None:
     committed: list[list[str]] = []
 
     async def main() -> None:
-        group: GroupCommit[str] = GroupCommit()
-        gone = asyncio.ensure_future(group.submit("gone", committed.append))
-        stays = asyncio.ensure_future(group.submit("stays", committed.append))
+        group: GroupCommit[str, None] = GroupCommit()
+        gone = asyncio.ensure_future(group.submit("gone", keeping(committed)))
+        stays = asyncio.ensure_future(group.submit("stays", keeping(committed)))
         await asyncio.sleep(0)  # both submitted; the commit is due on the next turn
         gone.cancel()
         await stays
@@ -73,3 +83,16 @@ def test_a_cancelled_waiter_does_not_stop_the_others() -> None:
 
     asyncio.run(main())
     assert committed == [["gone", "stays"]]  # submitted before the cancel: still written
+
+
+def test_each_waiter_gets_what_the_commit_answered_for_its_item() -> None:
+    def commit(batch: list[int]) -> list[int | Exception]:
+        return [ValueError(f"item {i} refused") if i % 2 else i * 10 for i in batch]
+
+    async def main() -> list[object]:
+        group: GroupCommit[int, int] = GroupCommit()
+        return await asyncio.gather(*(group.submit(i, commit) for i in range(4)), return_exceptions=True)
+
+    answers = asyncio.run(main())
+    assert answers[0] == 0 and answers[2] == 20
+    assert [str(answers[1]), str(answers[3])] == ["item 1 refused", "item 3 refused"]
