@@ -8,6 +8,13 @@ transaction (lifecycle/group_commit.py): it checks once that the configurations 
 webhooks the plans read are unchanged and replays every plan's writes, one executemany per
 table. Each request answers once that transaction committed.
 
+The rows a plan reads (the group, the configurations, the webhooks) are taken from
+`PlanHints`, what the last batch's transaction read, and read from the database only when
+not known there: each batch checks the configurations and webhooks again (and the group's
+foreign key holds), so a hint gone stale costs a batch made again alone, never a wrong
+write. A refusal is never made on hints: a plan refused while using them is made again on
+fresh reads before the request is answered.
+
 A plan that is refused (bad input, no such group, a template's rules) fails alone and
 never joins a batch. If the batch's transaction fails (a name that another request took
 first, two requests of the batch naming the same secret, a configuration changed since the
@@ -25,8 +32,9 @@ from functools import partial
 from lifecycle import secrets
 from lifecycle.core import Actor, Core
 from lifecycle.errors import CertkeeperError
-from lifecycle.records import ConfigRecord, WebhookRecord
+from lifecycle.records import ConfigRecord, GroupRecord, WebhookRecord
 from lifecycle.secrets import SecretDraft, SecretView
+from lifecycle.plan_hints import PlanHints
 from lifecycle.store.held import CannotHold, HeldWrite
 
 
@@ -40,6 +48,7 @@ class PlannedCreate:
     writes: list[HeldWrite] = field(repr=False)
     configs: dict[str, ConfigRecord | None]  # the configurations read, as read
     webhooks: list[WebhookRecord]
+    group: GroupRecord
 
 
 class _Changed(Exception):
@@ -53,27 +62,50 @@ def plan(core: Core, actor: Actor, draft: SecretDraft) -> PlannedCreate | None:
     if draft.client_request_token is not None:  # its replay check belongs in the write transaction
         return None
     checked = secrets.check_draft(core, actor, draft)
-    with core.store.reader(one_snapshot=True) as tx, tx.held_writes(dry=True):
+    hints = core.create_hints
+    if hints.known():
+        try:
+            return _plan(core, actor, draft, checked, hints)
+        except CertkeeperError:
+            pass  # perhaps refused on a stale hint: the answer comes from fresh reads
+    return _plan(core, actor, draft, checked, None)
+
+
+def _plan(core: Core, actor: Actor, draft: SecretDraft, checked: secrets.CheckedDraft,
+          hints: PlanHints | None) -> PlannedCreate | None:
+    # No snapshot needed: what the plan reads is checked again by its batch's transaction.
+    with core.store.reader(unwrapped=True) as tx, tx.held_writes(dry=True):
+        if hints is not None:
+            hints.seed(tx)
         try:
             view = secrets.create_in(tx, core, actor, draft, checked)
         except CannotHold:
             return None
-        return PlannedCreate(actor, draft, view, tx.held_since(0), tx.configs_read(), tx.list_webhooks())
+        group = tx.get_group(draft.secret_group_id)
+        assert group is not None  # create_in has found it
+        return PlannedCreate(actor, draft, view, tx.held_since(0), tx.configs_read(), tx.list_webhooks(), group)
 
 
 def commit(core: Core, plans: list[PlannedCreate]) -> list[SecretView | Exception]:
     """Write ``plans`` in one transaction and answer each with its view; when that fails, make
     each again alone and answer with its view or its error."""
+    hints = core.create_hints
     try:
         with core.store.transaction() as tx, tx.held_writes():
             webhooks = tx.list_webhooks()
+            configs = {name: tx.get_config(name) for p in plans for name in p.configs}
+            hints.learn(configs, webhooks)  # fresh, whether or not the plans still hold
+            if any(p.webhooks != webhooks or any(configs[n] != seen for n, seen in p.configs.items()) for p in plans):
+                raise _Changed
             for p in plans:
-                if p.webhooks != webhooks or any(tx.get_config(name) != seen for name, seen in p.configs.items()):
-                    raise _Changed
                 tx.replay(p.writes)
-        return [p.view for p in plans]
-    except (_Changed, CertkeeperError):
+    except _Changed:
         return [_alone(core, p) for p in plans]
+    except CertkeeperError:
+        hints.forget()  # a group gone, say: the plans start from the database again
+        return [_alone(core, p) for p in plans]
+    hints.learn_groups([p.group for p in plans])  # they exist: the secrets inserted name them
+    return [p.view for p in plans]
 
 
 def _alone(core: Core, p: PlannedCreate) -> SecretView | Exception:

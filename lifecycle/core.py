@@ -11,6 +11,7 @@ from lifecycle.crypto import Keyring
 from lifecycle.errors import Forbidden
 from lifecycle.group_commit import GroupCommit
 from lifecycle.opened_cache import OpenedCache
+from lifecycle.plan_hints import PlanHints
 from lifecycle.store import SqlStore
 from lifecycle.token_cache import TokenCache
 
@@ -43,6 +44,7 @@ class Core:
     payload_reads: GroupCommit[PayloadRead, None] = field(default_factory=GroupCommit, compare=False, repr=False)
     # secrets created together over the API, committed together (lifecycle/batched_creates.py)
     creates: GroupCommit[PlannedCreate, SecretView] = field(default_factory=GroupCommit, compare=False, repr=False)
+    create_hints: PlanHints = field(default_factory=PlanHints, compare=False, repr=False)
 
     def crn(self, resource: str, ident: str) -> str:
         return f"crn:v1:certkeeper:private:secrets-manager:local:a/{self.instance_id}:{self.instance_id}:{resource}:{ident}"

@@ -243,7 +243,7 @@ def read_secret(core: Core, actor: Actor, secret_id: str) -> tuple[SecretView, P
     caller writes (lifecycle/payload_reads.py) before handing the data on. None: no version
     issued yet, so only metadata and nothing read. Raises NotFound."""
     now = core.clock()
-    with core.store.reader(one_statement=True) as tx:
+    with core.store.reader(unwrapped=True) as tx:
         found = tx.get_secret_staged(secret_id, Stage.CURRENT)
     if found is None or not actor.may_access(found[0].secret_group_id):
         raise NotFound("secret", secret_id)

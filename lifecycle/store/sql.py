@@ -86,11 +86,12 @@ class SqlStore:
                 raise _translate(exc) from None
 
     @contextmanager
-    def reader(self, *, one_snapshot: bool = False, one_statement: bool = False) -> Iterator[Tx]:
+    def reader(self, *, one_snapshot: bool = False, unwrapped: bool = False) -> Iterator[Tx]:
         """A read-only transaction. On SQLite it reads one snapshot; on PostgreSQL each statement
         sees what was committed when it began, unless ``one_snapshot`` (REPEATABLE READ: every
-        statement sees the database as the first one did). ``one_statement``: the block sends a
-        single statement, which sees one snapshot by itself, so no BEGIN and COMMIT go around it."""
+        statement sees the database as the first one did). ``unwrapped``: no BEGIN and COMMIT
+        around the block, each statement sees what was committed when it ran; for a block of one
+        statement (a snapshot by itself), or whose reads are checked again where they matter."""
         try:
             conn = self.engine.connect()
         except OperationalError as exc:
@@ -98,7 +99,7 @@ class SqlStore:
         with conn:
             if one_snapshot and self.backend == "postgresql":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            elif one_statement:
+            elif unwrapped:
                 conn = conn.execution_options(**({"sqlite_begin": None} if self.backend == "sqlite"
                                                   else {"isolation_level": "AUTOCOMMIT"}))
             try:

@@ -64,7 +64,18 @@ class TxBase:
         self._held: HeldWrites | None = None  # inside held_writes()
         self._fences: dict[str, int] = {}  # task id -> fence this transaction holds the row at
         self._prefetched: dict[tuple[str, str], Any] = {}  # (what, secret id) -> rows read ahead, used once
-        self._config_reads: dict[str, Any] = {}  # configuration name -> as first read from the database
+        self._config_reads: dict[str, Any] = {}  # configuration name -> as first read (or assumed, see assume())
+
+    def assume(self, *, configs: dict[str, Any], webhooks: list[Any] | None, groups: dict[str, Any]) -> None:
+        """Take these rows as read (configurations by name, every webhook, groups by id) instead
+        of reading them: for a dry plan whose write transaction checks them again. An assumed
+        configuration asked for counts among `configs_read`."""
+        for name, config in configs.items():
+            self._memo[("config", name)] = config
+        if webhooks is not None:
+            self._memo["webhooks"] = list(webhooks)
+        for group_id, group in groups.items():
+            self._memo[("group", group_id)] = group
 
     @contextmanager
     def held_writes(self, *, dry: bool = False) -> Iterator[None]:

@@ -31,7 +31,7 @@ class PkiTx(TxBase):
         if key not in self._memo:
             row = self._c.execute(_GET_CONFIG, {"name": name}).first()
             self._memo[key] = _record(ConfigRecord, row) if row else None
-            self._config_reads.setdefault(name, self._memo[key])
+        self._config_reads.setdefault(name, self._memo[key])  # assumed ones too, once asked for
         return self._memo[key]  # type: ignore[no-any-return]
 
     def configs_read(self) -> dict[str, ConfigRecord | None]:

@@ -229,6 +229,9 @@ class SecretsTx(TxBase):
         self._insert(t.secret_groups, _row(group), f"secret group name '{group.name}' is already in use")
 
     def get_group(self, group_id: str) -> GroupRecord | None:
+        assumed = self._memo.get(("group", group_id))  # only by assume()
+        if assumed is not None:
+            return assumed  # type: ignore[no-any-return]
         row = self._c.execute(_GET_GROUP, {"id": group_id}).first()
         return _record(GroupRecord, row) if row else None
 
@@ -243,12 +246,14 @@ class SecretsTx(TxBase):
         return [_record(GroupRecord, r) for r in self._c.execute(q)]
 
     def update_group(self, group_id: str, **changes: Any) -> None:
+        self._memo.pop(("group", group_id), None)
         try:
             self._c.execute(update(t.secret_groups).where(t.secret_groups.c.id == group_id).values(**changes))
         except IntegrityError:
             raise Conflict(f"secret group name '{changes.get('name')}' is already in use", field="name") from None
 
     def delete_group(self, group_id: str) -> None:
+        self._memo.pop(("group", group_id), None)
         self._c.execute(delete(t.secret_groups).where(t.secret_groups.c.id == group_id))
 
     def count_secrets_in_group(self, group_id: str) -> int:

@@ -12,10 +12,10 @@ import pytest
 from api.app import create_app
 from fixtures.private_pki import TEMPLATE, make_private_pki
 from fixtures.sql_trace import sent_statements
-from lifecycle import batched_creates, secrets
+from lifecycle import batched_creates, groups, secrets
 from lifecycle.configurations import update_configuration
 from lifecycle.core import SYSTEM, Core
-from lifecycle.errors import InvalidInput
+from lifecycle.errors import InvalidInput, NotFound
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import SecretQuery
 
@@ -87,3 +87,60 @@ def test_a_lone_creation_is_answered_as_before(client, admin, token) -> None:  #
         assert again.status_code == 409
     else:  # a replay of the same request answers with the same secret
         assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+
+
+def _cert(name: str, common_name: str, group: str = "default") -> SecretDraft:
+    return SecretDraft("private_cert", name, secret_group_id=group,
+                       fields={"certificate_template": TEMPLATE, "common_name": common_name})
+
+
+def _create_batch(core: Core, drafts: list[SecretDraft]) -> list[Any]:
+    plans = [batched_creates.plan(core, SYSTEM, d) for d in drafts]
+    assert all(p is not None for p in plans)
+    return batched_creates.commit(core, plans)  # type: ignore[arg-type]
+
+
+def test_after_a_batch_the_next_plans_read_nothing_from_the_store(core) -> None:  # type: ignore[no-untyped-def]
+    make_private_pki(core)
+    assert [type(a).__name__ for a in _create_batch(core, [_cert("first", "first.example.test")])] == ["SecretView"]
+    with sent_statements(core.store.engine) as sent:
+        planned = batched_creates.plan(core, SYSTEM, _cert("second", "second.example.test"))
+    assert planned is not None and sent == []  # group, template, CA and webhooks as the batch read them
+    assert type(batched_creates.commit(core, [planned])[0]).__name__ == "SecretView"
+    assert _names(core) == ["first", "second"]
+
+
+def test_a_stale_hint_never_refuses_a_request_the_store_allows(core) -> None:  # type: ignore[no-untyped-def]
+    make_private_pki(core)
+    _create_batch(core, [_cert("first", "first.example.test")])
+    update_configuration(core, SYSTEM, TEMPLATE, {"allowed_domains": ["example.test", "other.test"]})
+    # The hints still hold the template as it was, which does not allow other.test.
+    answers = _create_batch(core, [_cert("other", "www.other.test")])
+    assert type(answers[0]).__name__ == "SecretView"
+    assert _names(core) == ["first", "other"]
+
+
+def test_a_stale_hint_never_writes_what_the_store_no_longer_allows(core) -> None:  # type: ignore[no-untyped-def]
+    make_private_pki(core)
+    _create_batch(core, [_cert("first", "first.example.test")])
+    update_configuration(core, SYSTEM, TEMPLATE, {"allowed_domains": ["other.test"]})
+    answers = _create_batch(core, [_cert("late", "late.example.test")])  # planned on the old template
+    assert [type(a) for a in answers] == [InvalidInput]
+    with pytest.raises(InvalidInput):  # the batch refreshed the hints: refused at once now
+        batched_creates.plan(core, SYSTEM, _cert("later", "later.example.test"))
+    assert _names(core) == ["first"]
+
+
+def test_a_group_deleted_since_the_hint_answers_not_found(core) -> None:  # type: ignore[no-untyped-def]
+    make_private_pki(core)
+    group = groups.create_group(core, SYSTEM, "short-lived", None)
+    [first] = _create_batch(core, [_cert("first", "first.example.test", group.id)])
+    secrets.delete_secret(core, SYSTEM, first.secret.id)
+    groups.delete_group(core, SYSTEM, group.id)
+
+    answers = _create_batch(core, [_cert("orphan", "orphan.example.test", group.id)])
+
+    assert [type(a) for a in answers] == [NotFound]
+    with pytest.raises(NotFound):  # the failed batch dropped the hints: refused at once now
+        batched_creates.plan(core, SYSTEM, _cert("orphan", "orphan.example.test", group.id))
+    assert _names(core) == []
