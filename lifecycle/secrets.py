@@ -106,7 +106,7 @@ class CheckedDraft:
     handler: Any
     labels: list[str]
     now: datetime
-    source: bytes  # the request's fingerprint source, for client_request_token replays
+    source: bytes  # the request's fingerprint source, for client_request_token replays (empty without one)
     token_key: str | None
 
 
@@ -122,8 +122,10 @@ def check_draft(core: Core, actor: Actor, draft: SecretDraft) -> CheckedDraft:
     now = core.clock()
     _check_expiration(draft.expiration_date, now, draft.secret_type)
     actor.require_group(draft.secret_group_id)
-    source = _fingerprint_source({k: v for k, v in asdict(draft).items() if k != "client_request_token"})
-    return CheckedDraft(handler, labels, now, source, _token_key(draft.secret_group_id, draft.client_request_token))
+    token_key = _token_key(draft.secret_group_id, draft.client_request_token)
+    source = (_fingerprint_source({k: v for k, v in asdict(draft).items() if k != "client_request_token"})
+              if token_key is not None else b"")
+    return CheckedDraft(handler, labels, now, source, token_key)
 
 
 def create_secret(core: Core, actor: Actor, draft: SecretDraft) -> SecretView:
