@@ -1,6 +1,6 @@
 """Secrets created together, committed together: the API's creations share transactions.
 
-Each creation is first made dry, in a read-only snapshot (`plan`): rules checked, the group
+Each creation is first made dry, on a read-only connection (`plan`): rules checked, the group
 and the type's configurations read (a private certificate's template and CA), the key made
 and the certificate signed, the payload sealed, and every write it would make held
 (Tx.held_writes). The creations planned in one event-loop turn then go to the store as one
