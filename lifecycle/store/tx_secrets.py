@@ -218,6 +218,15 @@ def _count_upsert(dialect_name: str) -> Any:
                                         set_={"n": c.n + upsert.excluded.n})
 
 
+@cache
+def _staged_positions() -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Where each field of SecretRecord and VersionRecord (in field order) is in a row of
+    _GET_SECRET_STAGED: records made by position, not by a name lookup per field."""
+    names = [c.name for c in _GET_SECRET_STAGED.selected_columns]
+    return (tuple(names.index(f"s_{n}") for n in _field_names(SecretRecord)),
+            tuple(names.index(f"v_{n}") for n in _field_names(VersionRecord)))
+
+
 def _shard(secret_id: str) -> int:
     """Which of a (group, type)'s count rows a secret moves: any fixed spread will do."""
     return sum(secret_id.encode()) % t.COUNT_SHARDS
@@ -479,11 +488,11 @@ class SecretsTx(TxBase):
         row = self._c.execute(_GET_SECRET_STAGED, {"id": secret_id, "stage": stage}).first()
         if row is None:
             return None
-        m = row._mapping
-        secret = SecretRecord(**{name: m[f"s_{name}"] for name in _field_names(SecretRecord)})
-        if m["v_id"] is None:
+        secret_at, version_at = _staged_positions()
+        secret = SecretRecord(*[row[i] for i in secret_at])
+        if row[version_at[0]] is None:  # no version holds the label
             return secret, None
-        return secret, VersionRecord(**{name: m[f"v_{name}"] for name in _field_names(VersionRecord)})
+        return secret, VersionRecord(*[row[i] for i in version_at])
 
     def get_staged_version(self, secret_id: str, stage: str) -> VersionRecord | None:
         """The version holding ``stage`` (one query: the label joined to its version)."""
