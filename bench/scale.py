@@ -16,7 +16,7 @@ from bench.options import Options
 from bench.proc import Server
 from bench.report import per_round, spread
 from bench.stats import percentile, ratios, summary
-from fixtures.sql_trace import sent_statements
+from fixtures.sql_trace import sent_statements, statement_plan
 from lifecycle.bootstrap import open_data_dir
 from lifecycle.core import Core
 
@@ -70,10 +70,8 @@ class Store:
         with sent_statements(engine) as sent:
             self._due()
         due = next(s for s in sent if "next_rotation_date" in s.statement)
-        explain = "EXPLAIN QUERY PLAN " if self.backend == "sqlite" else "EXPLAIN "
-        with engine.connect() as conn:  # the plan on the large store's own statistics
-            rows = conn.exec_driver_sql(explain + due.statement, due.parameters).fetchall()
-        return " / ".join(str(r[-1]).strip() for r in rows)
+        with engine.begin() as conn:  # the plan on the large store's own statistics
+            return statement_plan(conn, due.statement, due.parameters, seqscan=True)
 
 
 def run(opts: Options) -> dict[str, Any]:

@@ -62,7 +62,9 @@ def _commit(store: SqlStore, reads: list[PayloadRead]) -> list[None]:
     return [None] * len(reads)
 
 
-async def record(core: Core, read: PayloadRead) -> None:
+async def record(core: Core, read: PayloadRead | None) -> None:
     """Returns once the marks of ``read`` have committed, together with those of the other reads
-    of this event-loop turn; raises StoreUnavailable (or what else the commit met) otherwise."""
-    await core.payload_reads.submit(read, partial(_commit, core.store))
+    of this event-loop turn; raises StoreUnavailable (or what else the commit met) otherwise.
+    None (nothing was read: a secret without a version yet) returns at once."""
+    if read is not None:
+        await core.payload_reads.submit(read, partial(_commit, core.store))

@@ -26,9 +26,7 @@ class PlanHints:
         tx.assume(configs=dict(self.configs), webhooks=self.webhooks, groups=dict(self.groups))
 
     def learn(self, configs: dict[str, ConfigRecord | None], webhooks: list[WebhookRecord]) -> None:
-        self.configs = {**self.configs, **{n: c for n, c in configs.items() if c is not None}}
-        for name in [n for n, c in configs.items() if c is None]:
-            self.configs.pop(name, None)
+        self.configs = {n: c for n, c in {**self.configs, **configs}.items() if c is not None}  # None: gone
         self.webhooks = webhooks
 
     def learn_groups(self, groups: list[GroupRecord]) -> None:

@@ -267,11 +267,8 @@ def read_secret_by_name(
         secret = tx.find_secret(group.id, secret_type, name)
         if secret is None:
             raise NotFound(f"{secret_type} secret", f"{group_name}/{name}")
-        return _read_payload(tx, core, actor, secret, now)
-
-
-def _read_payload(tx: Tx, core: Core, actor: Actor, secret: SecretRecord, now: datetime) -> tuple[SecretView, PayloadRead | None]:
-    return _payload_view(core, actor, secret, tx.get_staged_version(secret.id, Stage.CURRENT), now)
+        current = tx.get_staged_version(secret.id, Stage.CURRENT)
+    return _payload_view(core, actor, secret, current, now)
 
 
 def _payload_view(

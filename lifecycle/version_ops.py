@@ -251,25 +251,25 @@ def get_version(core: Core, actor: Actor, secret_id: str, ref: str, *, with_payl
         view, read = read_version(core, actor, secret_id, ref)
         payload_reads.write_now(core.store, [read])
         return view
-    with core.store.reader() as tx:
-        secret = load_secret(tx, actor, secret_id)
-        version = versions.resolve(tx, secret.id, ref)
-        stages = tx.get_stages(secret.id)
-        return VersionView(secret, version, versions.alias_of(stages, version.id), None, _labels(stages, version.id))
+    return _version_view(core, actor, secret_id, ref, with_data=False)
 
 
 def read_version(core: Core, actor: Actor, secret_id: str, ref: str) -> tuple[VersionView, PayloadRead]:
     """A version by id or alias with its data, from one snapshot, and the marks of the read, which
     the caller writes (lifecycle/payload_reads.py) before handing the data on. Raises NotFound."""
     now = core.clock()
+    view = _version_view(core, actor, secret_id, ref, with_data=True)
+    return view, PayloadRead("version.read_payload", view.secret.id, view.version.id, not view.version.downloaded,
+                             actor, now)
+
+
+def _version_view(core: Core, actor: Actor, secret_id: str, ref: str, *, with_data: bool) -> VersionView:
     with core.store.reader() as tx:
         secret = load_secret(tx, actor, secret_id)
         version = versions.resolve(tx, secret.id, ref)
-        data = versions.open_data(core, version)
+        data = versions.open_data(core, version) if with_data else None
         stages = tx.get_stages(secret.id)
-    read = PayloadRead("version.read_payload", secret.id, version.id, not version.downloaded, actor, now)
-    view = VersionView(secret, version, versions.alias_of(stages, version.id), data, _labels(stages, version.id))
-    return view, read
+    return VersionView(secret, version, versions.alias_of(stages, version.id), data, _labels(stages, version.id))
 
 
 def update_version_metadata(

@@ -69,8 +69,7 @@ async def list_secrets(request: Request, core: Core, actor: Actor) -> Response:
 
 async def get_secret(request: Request, core: Core, actor: Actor) -> Response:
     view, read = secrets.read_secret(core, actor, request.path_params["id"])
-    if read is not None:
-        await payload_reads.record(core, read)  # the data goes out once the read's audit event committed
+    await payload_reads.record(core, read)  # the data goes out once the read's audit event committed
     return JSONResponse(render.secret(core, view))
 
 
@@ -95,6 +94,5 @@ async def update_metadata(request: Request, core: Core, actor: Actor) -> Respons
 async def get_by_name(request: Request, core: Core, actor: Actor) -> Response:
     p = request.path_params
     view, read = secrets.read_secret_by_name(core, actor, p["secret_group_name"], p["secret_type"], p["name"])
-    if read is not None:
-        await payload_reads.record(core, read)
+    await payload_reads.record(core, read)
     return JSONResponse(render.secret(core, view))

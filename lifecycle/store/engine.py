@@ -52,7 +52,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        if mode is not None:  # None: a block of one statement, a snapshot by itself (SqlStore.reader)
+        if mode is not None:  # None: SqlStore.reader(unwrapped=True), each statement on its own
             conn.exec_driver_sql(f"BEGIN {mode}")
 
 

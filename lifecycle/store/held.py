@@ -32,8 +32,9 @@ from typing import Any
 from sqlalchemy.engine import Connection, Dialect
 
 # The kinds of held write, in the order a flush runs them.
-ORDER = ("secret_insert", "label_insert", "search_insert", "count_add", "version_insert", "stage_delete", "stage_update", "stage_insert", "payload_erase", "version_delete",
-         "secret_update", "task_insert", "task_update", "event_insert", "audit_insert")
+ORDER = ("secret_insert", "label_insert", "search_insert", "count_add", "version_insert", "stage_delete",
+         "stage_update", "stage_insert", "payload_erase", "version_delete", "secret_update", "task_insert",
+         "task_update", "event_insert", "audit_insert")
 _RANK = {kind: i for i, kind in enumerate(ORDER)}
 _UPDATES = frozenset({"stage_update", "payload_erase", "secret_update", "task_update"})
 

@@ -153,9 +153,6 @@ _INSERT_SEARCH = insert(t.secret_search)
 _UPDATE_SEARCH = update(t.secret_search).where(t.secret_search.c.secret_id == bindparam("row_id"))
 _UPDATE_SECRET_SEARCHED = _UPDATE_SECRET.returning(t.secrets.c.id, t.secrets.c.name, t.secrets.c.description,
                                                     t.secrets.c.secret_type, t.secrets.c.labels)
-_COUNT_DELTA = (update(t.secret_counts).values(n=t.secret_counts.c.n + bindparam("delta"))
-                .where(t.secret_counts.c.secret_group_id == bindparam("group"),
-                       t.secret_counts.c.secret_type == bindparam("type"), t.secret_counts.c.shard == bindparam("in_shard")))
 _SEARCHED_FIELDS = frozenset({"name", "description", "labels"})
 _GET_VERSION = select(t.secret_versions).where(
     t.secret_versions.c.secret_id == bindparam("secret_id"), t.secret_versions.c.id == bindparam("id"))
@@ -235,14 +232,16 @@ def _shard(secret_id: str) -> int:
 class SecretsTx(TxBase):
     # -- groups -----------------------------------------------------------
     def insert_group(self, group: GroupRecord) -> None:
+        self._memo.pop(("group", group.id), None)
         self._insert(t.secret_groups, _row(group), f"secret group name '{group.name}' is already in use")
 
     def get_group(self, group_id: str) -> GroupRecord | None:
-        assumed = self._memo.get(("group", group_id))  # only by assume()
-        if assumed is not None:
-            return assumed  # type: ignore[no-any-return]
-        row = self._c.execute(_GET_GROUP, {"id": group_id}).first()
-        return _record(GroupRecord, row) if row else None
+        """A group by id; read once per transaction (or assumed, see assume())."""
+        key = ("group", group_id)
+        if key not in self._memo:
+            row = self._c.execute(_GET_GROUP, {"id": group_id}).first()
+            self._memo[key] = _record(GroupRecord, row) if row else None
+        return self._memo[key]  # type: ignore[no-any-return]
 
     def get_group_by_name(self, name: str) -> GroupRecord | None:
         row = self._c.execute(select(t.secret_groups).where(t.secret_groups.c.name == name)).first()
@@ -274,39 +273,27 @@ class SecretsTx(TxBase):
         """A new secret with its labels, search text and count. Held inside held_writes(): there a
         name already taken fails the whole executemany (IntegrityError, no message naming it), so
         a caller batching creations redoes them one by one when its batch fails."""
+        if not self._hold("secret_insert", _insert_statement(t.secrets), _row(secret), ("secrets", secret.id)):
+            self._insert(
+                t.secrets,
+                _row(secret),
+                f"a {secret.secret_type} secret named '{secret.name}' already exists in this secret group",
+            )
+        self._write_labels(secret.id, secret.labels)
         search = {"secret_id": secret.id, "search_text": search_text(
             secret.id, secret.name, secret.description, secret.secret_type, secret.labels)}
-        if self._held is not None:
-            self._hold("secret_insert", _insert_statement(t.secrets), _row(secret), ("secrets", secret.id))
-            for label in dict.fromkeys(secret.labels):
-                self._hold("label_insert", _insert_statement(t.secret_labels), {"secret_id": secret.id, "label": label},
-                           ("secret_labels", secret.id, label))
-            self._hold("search_insert", _INSERT_SEARCH, search, ("secret_search", secret.id))
-            count = {"secret_group_id": secret.secret_group_id, "secret_type": secret.secret_type,
-                     "shard": _shard(secret.id), "n": 1}
-            # Additions to one count row commute: each is its own write, none waits for another.
-            self._hold("count_add", _count_upsert(self._c.dialect.name), count, ("secret_counts", id(count)))
-            return
-        self._insert(
-            t.secrets,
-            _row(secret),
-            f"a {secret.secret_type} secret named '{secret.name}' already exists in this secret group",
-        )
-        self._write_labels(secret.id, secret.labels)
-        self._c.execute(_INSERT_SEARCH, search)
+        if not self._hold("search_insert", _INSERT_SEARCH, search, ("secret_search", secret.id)):
+            self._c.execute(_INSERT_SEARCH, search)
         self.add_to_count(secret.secret_group_id, secret.secret_type, 1, shard=_shard(secret.id))
 
     def add_to_count(self, group_id: str, secret_type: str, delta: int, *, shard: int = 0) -> None:
-        """Keep secret_counts: one shard of (group, type) moves by delta; the row is made on first use."""
-        params = {"delta": delta, "group": group_id, "type": secret_type, "in_shard": shard}
-        if self._c.execute(_COUNT_DELTA, params).rowcount:
-            return
-        try:
-            with self._c.begin_nested():  # a concurrent first insert may win the race for the row
-                self._c.execute(_insert_statement(t.secret_counts), {
-                    "secret_group_id": group_id, "secret_type": secret_type, "shard": shard, "n": delta})
-        except IntegrityError:
-            self._c.execute(_COUNT_DELTA, params)
+        """Keep secret_counts: one shard of (group, type) moves by delta; the row is made on first
+        use (an upsert, so concurrent first uses cannot collide). Additions to one row commute,
+        so inside held_writes() each is held as a write of its own that waits for no other."""
+        params = {"secret_group_id": group_id, "secret_type": secret_type, "shard": shard, "n": delta}
+        upsert = _count_upsert(self._c.dialect.name)
+        if not self._hold("count_add", upsert, params, ("secret_counts", id(params))):
+            self._c.execute(upsert, params)
 
     def get_secret(self, secret_id: str, *, for_update: bool = False) -> SecretRecord | None:
         if self._prefetched:
@@ -468,7 +455,10 @@ class SecretsTx(TxBase):
 
     def _write_labels(self, secret_id: str, labels: Iterable[str]) -> None:
         rows = [{"secret_id": secret_id, "label": label} for label in dict.fromkeys(labels)]
-        if rows:
+        if self._held is not None:
+            for row in rows:
+                self._hold("label_insert", _insert_statement(t.secret_labels), row, ("secret_labels", secret_id, row["label"]))
+        elif rows:
             self._c.execute(insert(t.secret_labels), rows)
 
     # -- versions ---------------------------------------------------------
