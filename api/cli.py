@@ -6,14 +6,18 @@ import argparse
 import dataclasses
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from api.settings import Settings
 from lifecycle import tokens
 from lifecycle.bootstrap import open_data_dir
-from lifecycle.core import SYSTEM
+from lifecycle.core import SYSTEM, Core
 from lifecycle.errors import CertkeeperError
 from lifecycle.rekey import rekey
 from lifecycle.vocabulary import Role
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -29,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default 8200)")
     serve.add_argument("--public-url", help="base URL embedded in issued certificates")
-    serve.add_argument("--workers", type=int, help="background worker threads (default 2; 0 runs none)")
+    serve.add_argument("--workers", type=int, help="background worker threads per process (default 2; 0 runs none)")
+    serve.add_argument("--processes", type=int,
+                       help="server processes sharing the port, each with its own event loop (default 1)")
     worker = sub.add_parser("worker", help="run background workers and the scheduler, without the HTTP API")
     _common(worker)
     worker.add_argument("--threads", type=int, default=2, help="worker threads (default 2)")
@@ -53,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=args.data_dir, database_url=args.database_url,
             host=getattr(args, "host", None), port=getattr(args, "port", None),
             public_url=getattr(args, "public_url", None), workers=getattr(args, "workers", None),
+            processes=getattr(args, "processes", None),
         )
         if args.command == "serve":
             return _serve(settings)
@@ -75,20 +82,44 @@ SERVER_OPTIONS = {"loop": "asyncio", "http": "httptools"}
 
 
 def _serve(settings: Settings) -> int:
+    """One process, or with ``processes`` > 1 uvicorn's supervisor over that many server
+    processes on one listening socket (it restarts one that dies). Each process has its own
+    event loop, store connections, batches and caches, and runs its own ``workers``; they
+    share the store as `certkeeper worker` processes do. The data dir is opened (created,
+    migrated, the first admin token made) here, once, before any of them start."""
     import uvicorn
 
-    from api.app import create_app
-
-    public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    if not settings.public_url:
+        settings = dataclasses.replace(settings, public_url=f"http://{settings.host}:{settings.port}")
     opened = open_data_dir(settings.data_dir, database_url=settings.database_url,
-                           env_root_key=settings.root_key, create=True, public_url=public_url)
+                           env_root_key=settings.root_key, create=True, public_url=settings.public_url)
     if opened.admin_token:
         print(f"First start: created the admin token (also in {settings.data_dir / 'admin-token'}, mode 0600):")
         print(opened.admin_token, flush=True)
-    core = dataclasses.replace(opened.core, allow_private_webhooks=settings.allow_private_webhooks)
-    app = create_app(core, workers=settings.workers, scheduler_interval=settings.scheduler_interval)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, **SERVER_OPTIONS)
+    options = {"host": settings.host, "port": settings.port, "log_level": settings.log_level, **SERVER_OPTIONS}
+    if settings.processes == 1:
+        uvicorn.run(_app(settings, opened.core), **options)
+        return 0
+    opened.core.store.dispose()  # the supervisor serves nothing; its processes open their own
+    settings.export()
+    uvicorn.run(f"{__name__}:process_app", factory=True, workers=settings.processes, **options)
     return 0
+
+
+def process_app() -> Starlette:
+    """The app of one of `serve --processes N`'s processes, from the settings its supervisor
+    put in the environment (uvicorn starts each by importing this factory)."""
+    settings = Settings.load()
+    opened = open_data_dir(settings.data_dir, database_url=settings.database_url, env_root_key=settings.root_key,
+                           create=False, public_url=settings.public_url)
+    return _app(settings, opened.core)
+
+
+def _app(settings: Settings, core: Core) -> Starlette:
+    from api.app import create_app
+
+    core = dataclasses.replace(core, allow_private_webhooks=settings.allow_private_webhooks)
+    return create_app(core, workers=settings.workers, scheduler_interval=settings.scheduler_interval)
 
 
 def _worker(settings: Settings, threads: int) -> int:

@@ -1,6 +1,6 @@
 """Settings, read once at start-up from flags and CERTKEEPER_* environment variables.
 
-Flags win over the environment. This is the only module that reads os.environ.
+Flags win over the environment. This is the only module that reads or writes os.environ.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ def _seconds(value: object, name: str) -> float:
     return seconds
 
 
-def _workers(value: object) -> int:
+def _count(value: object, name: str, what: str, low: int) -> int:
     text = str(value)
-    if not text.isdigit() or int(text) > 64:
-        raise ValueError(f"workers: '{text}' is not a number of threads from 0 to 64")
+    if not text.isdigit() or not low <= int(text) <= 64:
+        raise ValueError(f"{name}: '{text}' is not a number of {what} from {low} to 64")
     return int(text)
 
 
@@ -40,7 +40,8 @@ class Settings:
     root_key: str | None = field(default=None, repr=False)
     public_url: str | None = None
     log_level: str = "info"
-    workers: int = 2
+    workers: int = 2  # background worker threads per server process
+    processes: int = 1  # server processes sharing the listening socket
     scheduler_interval: float = 15.0  # seconds between looks for due rotations
     task_lease: float = 300.0  # seconds a worker holds a task before another may take it over
     allow_private_webhooks: bool = False
@@ -71,9 +72,26 @@ class Settings:
             root_key=str(env["CERTKEEPER_ROOT_KEY"]) if env.get("CERTKEEPER_ROOT_KEY") else None,
             public_url=str(pick("public_url")) if pick("public_url") else None,
             log_level=str(pick("log_level", "info")),
-            workers=_workers(pick("workers", 2)),
+            workers=_count(pick("workers", 2), "workers", "threads", 0),
+            processes=_count(pick("processes", 1), "processes", "processes", 1),
             scheduler_interval=_seconds(pick("scheduler_interval", 15.0), "scheduler_interval"),
             task_lease=_seconds(pick("task_lease", 300.0), "task_lease"),
             test_hook=str(pick("test_hook")) if pick("test_hook") else None,
             allow_private_webhooks=str(pick("allow_private_webhooks", "false")).lower() in ("1", "true", "yes"),
         )
+
+    def environment(self) -> dict[str, str]:
+        """These settings as the CERTKEEPER_* variables `load` reads back: how `serve
+        --processes N` hands them to the server processes it starts (each loads its own)."""
+        values: dict[str, object | None] = {
+            "host": self.host, "port": self.port, "data_dir": self.data_dir, "database_url": self.database_url,
+            "root_key": self.root_key, "public_url": self.public_url, "log_level": self.log_level,
+            "workers": self.workers, "processes": self.processes, "scheduler_interval": self.scheduler_interval,
+            "task_lease": self.task_lease, "allow_private_webhooks": str(self.allow_private_webhooks).lower(),
+            "test_hook": self.test_hook,
+        }
+        return {f"CERTKEEPER_{name.upper()}": str(value) for name, value in values.items() if value is not None}
+
+    def export(self) -> None:
+        """Put `environment()` in this process's environment, for the processes it starts."""
+        os.environ.update(self.environment())

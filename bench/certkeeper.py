@@ -17,10 +17,13 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
 
 
-def server(name: str, data_dir: Path, *, database_url: str | None = None, workers: int = 0) -> Server:
-    """A not yet started `certkeeper serve` on ``data_dir`` (created on start)."""
+def server(name: str, data_dir: Path, *, database_url: str | None = None, workers: int = 0,
+           processes: int = 1) -> Server:
+    """A not yet started `certkeeper serve` on ``data_dir`` (created on start), in ``processes``
+    server processes (over 1: uvicorn's supervisor and its children, whose CPU `Server.cpu` adds)."""
     port = free_port()
-    argv = [*command(), "serve", "--data-dir", str(data_dir), "--port", str(port), "--workers", str(workers)]
+    argv = [*command(), "serve", "--data-dir", str(data_dir), "--port", str(port), "--workers", str(workers),
+            "--processes", str(processes)]
     if database_url:
         argv += ["--database-url", database_url]
     return Server(name, argv, port, data_dir.parent / f"{name}.log", env=ENV)

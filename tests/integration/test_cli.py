@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import queue
+import signal
 import stat
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bench.proc import descendants
 from fixtures.live_server import free_port
 from lifecycle import secrets
 from lifecycle.bootstrap import open_data_dir
@@ -73,6 +79,103 @@ def test_first_start_creates_admin_token_once_and_it_works(tmp_path: Path) -> No
     finally:
         proc.terminate()
         proc.communicate(timeout=STARTUP_TIMEOUT_S)
+
+
+class _Lines:
+    """A server's output, read in a thread so a test can wait for a line with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        assert proc.stdout is not None
+        self._stdout = proc.stdout
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self._stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def close(self) -> None:
+        """After the server exited: the reader has met the end of its output."""
+        self._reader.join(timeout=STARTUP_TIMEOUT_S)
+        self._stdout.close()
+
+    def wait_for(self, text: str, count: int = 1) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while sum(text in line for line in self.seen) < count:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {count} x {text!r} within {STARTUP_TIMEOUT_S} s:\n" + "".join(self.seen)) from None
+            if line is None:
+                raise AssertionError(f"server exited before {count} x {text!r}:\n" + "".join(self.seen))
+            self.seen.append(line)
+
+
+def _server_processes(pid: int) -> set[int]:
+    """The server processes under a `serve --processes N` supervisor (not multiprocessing's tracker)."""
+    out = set()
+    for child in descendants(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                out.add(child)
+        except OSError:  # exited meanwhile
+            continue
+    return out
+
+
+def test_serve_with_two_processes_shares_the_port_and_the_store(tmp_path: Path) -> None:
+    data, port = tmp_path / "data", free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(data), "--port", str(port), "--processes", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines = _Lines(proc)
+    try:
+        lines.wait_for("Application startup complete", count=2)
+        token = (data / "admin-token").read_text().strip()
+        assert "".join(lines.seen).count(token) == 1  # the data dir was opened once, by the supervisor
+        children = _server_processes(proc.pid)
+        assert len(children) == 2
+        base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+
+        def create(i: int) -> int:
+            with httpx.Client(base_url=base, headers=auth, timeout=STARTUP_TIMEOUT_S) as client:  # a connection each
+                return client.post("/api/v2/secrets", json={"secret_type": "arbitrary", "name": f"mp-{i:02}",
+                                                            "payload": f"v{i}"}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(create, range(24))) == [201] * 24
+        listed = httpx.get(f"{base}/api/v2/secrets", params={"limit": 100}, headers=auth, timeout=STARTUP_TIMEOUT_S)
+        assert sorted(s["name"] for s in listed.json()["secrets"]) == [f"mp-{i:02}" for i in range(24)]
+
+        # A server process that dies is replaced; the service answers throughout on the other.
+        gone = min(children)
+        os.kill(gone, signal.SIGKILL)
+        assert httpx.get(f"{base}/health", timeout=STARTUP_TIMEOUT_S).status_code == 200
+        lines.wait_for(f"Child process [{gone}] died")
+        lines.wait_for("Application startup complete", count=3)
+        replaced = _server_processes(proc.pid)
+        assert len(replaced) == 2 and gone not in replaced
+        assert httpx.get(f"{base}/health", timeout=STARTUP_TIMEOUT_S).status_code == 200
+        everyone = descendants(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=STARTUP_TIMEOUT_S)
+    assert proc.returncode == 0
+    lines.wait_for("Stopping parent process")
+    lines.close()
+    assert [pid for pid in everyone if _alive(pid)] == []  # SIGTERM stopped the whole tree
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_token_create_prints_a_working_scoped_token(tmp_path: Path) -> None:
