@@ -1,7 +1,8 @@
 """The framework ceiling of benchmark 4: one trivial Starlette JSON endpoint at the same path,
-served by `uvicorn.run` with the options `certkeeper serve` uses (api.cli.SERVER_OPTIONS).
+served by `uvicorn.run` with the options `certkeeper serve` uses (api.cli.SERVER_OPTIONS), in
+as many processes as certkeeper is given (`serve --processes`: uvicorn's supervisor either way).
 
-Run as `python -m bench.ceiling_app PORT`."""
+Run as `python -m bench.ceiling_app PORT [PROCESSES]`."""
 
 from __future__ import annotations
 
@@ -23,4 +24,7 @@ async def secret(request: Request) -> Response:
 app = Starlette(routes=[Route("/api/v2/secrets/{id}", secret, methods=["GET"])])
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", **SERVER_OPTIONS)
+    processes = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    target = app if processes == 1 else "bench.ceiling_app:app"  # processes import it by name
+    uvicorn.run(target, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", workers=processes,
+                **SERVER_OPTIONS)

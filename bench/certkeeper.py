@@ -3,6 +3,7 @@ the background workers off (so only requests use its CPU) unless a benchmark nee
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from bench.proc import Server, free_port
 
 # Access logs off (as for a production log level); the peers log nothing per request either.
 ENV = {"CERTKEEPER_LOG_LEVEL": "warning"}
+# Throughput benchmarks serve with one process per core (`serve --processes`), as a deployment
+# on this machine would and as the peers do (cfssl's Go runtime runs on every core).
+PROCESSES = os.cpu_count() or 1
 
 
 def command() -> list[str]:

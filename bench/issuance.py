@@ -24,6 +24,7 @@ NEWCERT = "/api/v1/cfssl/newcert"
 SIGN = "/api/v1/cfssl/sign"
 SECRETS = "/api/v2/secrets"
 PEER, PEER_DB, OURS = "cfssl", "cfssl-certdb", "certkeeper-sqlite"
+ONE_PROCESS = "certkeeper-sqlite-1p"  # the same with one server process: what `--processes` buys
 MAIN = "EC P-256 key made by the server"
 CSR, RSA = "client CSR (EC P-256)", "RSA-2048 key made by the server"
 VARIANT_CONNECTIONS = 8
@@ -45,16 +46,16 @@ def _variant_bodies(work: Path) -> dict[str, tuple[Path, str, Path]]:
 def _servers(opts: Options, stack: ExitStack) -> dict[str, tuple[Server, str, dict[str, str]]]:
     """name -> (started server, path, headers), in the order each round runs them."""
     out: dict[str, tuple[Server, str, dict[str, str]]] = {}
-    stores = [(OURS, None)]
+    stores = [(OURS, None, certkeeper.PROCESSES), (ONE_PROCESS, None, 1)]
     if opts.postgres:
         from fixtures.databases import postgres_schema
 
         url, _schema = stack.enter_context(postgres_schema())
-        stores.append(("certkeeper-postgres", url))
-    for name, url in stores:
+        stores.append(("certkeeper-postgres", url, certkeeper.PROCESSES))
+    for name, url, processes in stores:
         data_dir = opts.work / name / "data"
         data_dir.parent.mkdir(parents=True)
-        server = stack.enter_context(certkeeper.server(name, data_dir, database_url=url))
+        server = stack.enter_context(certkeeper.server(name, data_dir, database_url=url, processes=processes))
         token = certkeeper.admin_token(data_dir)
         client = Client(server.base, token)
         pki.set_up(client)
@@ -62,7 +63,7 @@ def _servers(opts: Options, stack: ExitStack) -> dict[str, tuple[Server, str, di
         out[name] = (server, SECRETS, {"Authorization": f"Bearer {token}"})
     for name, certdb in ((PEER, False), (PEER_DB, True)):
         out[name] = (stack.enter_context(cfssl.server(name, opts.work / name, certdb=certdb)), NEWCERT, {})
-    order = [OURS, PEER, "certkeeper-postgres", PEER_DB]
+    order = [OURS, PEER, ONE_PROCESS, "certkeeper-postgres", PEER_DB]
     return {name: out[name] for name in order if name in out}
 
 
@@ -160,7 +161,9 @@ def _result(opts: Options, runs: dict[str, dict[int, list[wrk.Run]]], stored: di
     return {"id": 1, "title": TITLE, "table": table, "raw": raw, "stored_certificates": stored,
             "targets": _targets(runs, ratio_of, ceiling),
             "notes": [f"{opts.rounds} rounds of {opts.seconds:.0f} s per server and concurrency, order "
-                      f"{', '.join(runs)}; wrk on loopback; CPU is utime+stime of the server process.",
+                      f"{', '.join(runs)}; wrk on loopback; CPU is utime+stime of the server's processes. "
+                      f"certkeeper serves with `--processes {certkeeper.PROCESSES}` (one per core), "
+                      f"{ONE_PROCESS} with one.",
                       "Stored after the run (certkeeper: secrets in the store; cfssl-certdb: rows in certdb): "
                       + ", ".join(f"{k} {v}" for k, v in stored.items()) + "; plain cfssl stores nothing.",
                       f"Variants ({CSR}; {RSA}): {VARIANT_CONNECTIONS} connections, certkeeper on SQLite against plain "

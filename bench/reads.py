@@ -24,10 +24,10 @@ def run(opts: Options) -> dict[str, Any]:
     data_dir = opts.work / "reads" / "data"
     data_dir.parent.mkdir(parents=True)
     ceiling_port = free_port()
-    ceiling = Server("ceiling", [sys.executable, "-m", "bench.ceiling_app", str(ceiling_port)], ceiling_port,
-                     data_dir.parent / "ceiling.log")
+    ceiling = Server("ceiling", [sys.executable, "-m", "bench.ceiling_app", str(ceiling_port),
+                                 str(certkeeper.PROCESSES)], ceiling_port, data_dir.parent / "ceiling.log")
     runs: dict[str, list[wrk.Run]] = {"certkeeper": [], "ceiling": []}
-    with certkeeper.server("certkeeper", data_dir) as ours, ceiling:
+    with certkeeper.server("certkeeper", data_dir, processes=certkeeper.PROCESSES) as ours, ceiling:
         token = certkeeper.admin_token(data_dir)
         client = Client(ours.base, token)
         secret = client.post("/api/v2/secrets", {"secret_type": "kv", "name": "bench-config",
@@ -50,4 +50,5 @@ def run(opts: Options) -> dict[str, Any]:
             "raw": {name: [r.as_dict() for r in rs] for name, rs in runs.items()},
             "targets": [{"target": "≥ 50% of the framework ceiling", "measured": f"{med:.0%}", "met": med >= TARGET}],
             "notes": [f"{opts.rounds} rounds of {opts.seconds:.0f} s each, {CONNECTIONS} connections, wrk on loopback; "
-                      "both servers send the same Authorization header."]}
+                      "both servers send the same Authorization header; both run "
+                      f"{certkeeper.PROCESSES} server processes (one per core)."]}
