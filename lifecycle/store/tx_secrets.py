@@ -288,8 +288,9 @@ class SecretsTx(TxBase):
 
     def add_to_count(self, group_id: str, secret_type: str, delta: int, *, shard: int = 0) -> None:
         """Keep secret_counts: one shard of (group, type) moves by delta; the row is made on first
-        use (an upsert, so concurrent first uses cannot collide). Additions to one row commute,
-        so inside held_writes() each is held as a write of its own that waits for no other."""
+        use (an upsert, so concurrent first uses cannot collide). Additions commute, so inside
+        held_writes() each is held as a write of its own that waits for no other, and the flush
+        sums them into one per (group, type) (held._summed_counts)."""
         params = {"secret_group_id": group_id, "secret_type": secret_type, "shard": shard, "n": delta}
         upsert = _count_upsert(self._c.dialect.name)
         if not self._hold("count_add", upsert, params, ("secret_counts", id(params))):

@@ -257,3 +257,27 @@ def test_fenced_task_updates_are_held_only_under_a_fence_the_transaction_holds(s
         assert tx.update_task("task-2", expect_fence=2, status="succeeded") is False  # not held: ran, stale
     with store.reader() as tx:
         assert [tx.get_task(f"task-{i}").status for i in (1, 2)] == ["succeeded", "processing"]  # type: ignore[union-attr]
+
+
+def test_a_batch_of_creations_adds_to_one_count_row_per_group_and_type(store: SqlStore) -> None:
+    """The secrets created in one held batch (spread over every count shard, two types) move one
+    secret_counts row per (group, type), in key order: two batches in two server processes then
+    never lock shared count rows in crossed orders (on PostgreSQL they deadlocked). The totals
+    are those of creating them one by one."""
+    from lifecycle.store.schema import COUNT_SHARDS
+    from lifecycle.store.tx_secrets import SecretQuery
+
+    batch = [secret_record(100 + i, name=f"b{i:03}", secret_type="kv" if i % 3 else "arbitrary")
+             for i in range(4 * COUNT_SHARDS)]
+    with sent_statements(store.engine) as sent, store.transaction() as tx, tx.held_writes():
+        for s in batch:
+            tx.insert_secret(s)
+    adds = [x for x in sent if "secret_counts" in x.statement]
+    assert len(adds) == 1
+    rows = adds[0].parameters if adds[0].executemany else [adds[0].parameters]
+    assert len(rows) == 2  # one per type, whichever shards the ids fall in
+    with store.reader() as tx:
+        assert tx.list_secrets(SecretQuery(secret_types=["kv"]))[1] == sum(s.secret_type == "kv" for s in batch)
+        assert tx.list_secrets(SecretQuery(secret_types=["arbitrary"]))[1] == sum(
+            s.secret_type == "arbitrary" for s in batch)
+        assert tx.list_secrets(SecretQuery())[1] == len(batch)
