@@ -37,6 +37,10 @@ ORDER = ("secret_insert", "label_insert", "search_insert", "count_add", "version
          "task_update", "event_insert", "audit_insert")
 _RANK = {kind: i for i, kind in enumerate(ORDER)}
 _UPDATES = frozenset({"stage_update", "payload_erase", "secret_update", "task_update"})
+# Kinds that lock rows other transactions may hold too: each runs in the order of the rows it
+# changes, so two batches (two server processes on PostgreSQL) take their locks in one order
+# and one waits for the other instead of deadlocking.
+_IN_ROW_ORDER = _UPDATES | {"stage_delete", "version_delete"}
 
 
 class CannotHold(Exception):
@@ -139,6 +143,8 @@ class HeldWrites:
             if group[0].kind == "count_add":
                 self.conn.execute(group[0].statement, _summed_counts(group))
                 continue
+            if group[0].kind in _IN_ROW_ORDER:
+                group.sort(key=lambda w: w.row)  # stable: two writes to one row keep their order
             drivers = [w.driver for w in group if w.driver is not None]
             if len(drivers) == len(group):
                 self.conn.exec_driver_sql(drivers[0][0], [args for _sql, args in drivers])

@@ -130,7 +130,7 @@ def test_serve_with_two_processes_shares_the_port_and_the_store(tmp_path: Path) 
     data, port = tmp_path / "data", free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(data), "--port", str(port), "--processes", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     lines = _Lines(proc)
     try:
@@ -163,11 +163,20 @@ def test_serve_with_two_processes_shares_the_port_and_the_store(tmp_path: Path) 
         everyone = descendants(proc.pid)
     finally:
         proc.terminate()
-        proc.wait(timeout=STARTUP_TIMEOUT_S)
+        try:
+            proc.wait(timeout=STARTUP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: nothing is left running
+            raise
     assert proc.returncode == 0
     lines.wait_for("Stopping parent process")
     lines.close()
-    assert [pid for pid in everyone if _alive(pid)] == []  # SIGTERM stopped the whole tree
+    # SIGTERM stopped the whole tree (multiprocessing's resource tracker ends on its own,
+    # once it reads the end of its pipe: looked for until a deadline).
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while (left := [pid for pid in everyone if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == [], f"still running {STARTUP_TIMEOUT_S} s after the supervisor exited: {left}"
 
 
 def _alive(pid: int) -> bool:

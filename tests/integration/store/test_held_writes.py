@@ -281,3 +281,41 @@ def test_a_batch_of_creations_adds_to_one_count_row_per_group_and_type(store: Sq
         assert tx.list_secrets(SecretQuery(secret_types=["arbitrary"]))[1] == sum(
             s.secret_type == "arbitrary" for s in batch)
         assert tx.list_secrets(SecretQuery())[1] == len(batch)
+
+
+def _row_ids(sent: list[Any], table: str, ids: list[str]) -> list[str]:
+    """Which of ``ids`` the UPDATEs of ``table`` sent changed, in the order the database got them."""
+    out: list[str] = []
+    for x in sent:
+        if x.head == f"UPDATE {table} SET":
+            for r in x.parameters if x.executemany else [x.parameters]:
+                out += [v for v in (r.values() if isinstance(r, dict) else r) if v in ids]
+    return out
+
+
+def test_held_updates_run_in_row_order_whatever_order_they_were_made_in(stocked: SqlStore) -> None:
+    """Two batches (say of two server processes) updating shared rows take the rows' locks in
+    one order, so on PostgreSQL one waits for the other instead of deadlocking."""
+    ids = [s.id for s in SECRETS]
+    with sent_statements(stocked.engine) as sent, stocked.transaction() as tx, tx.held_writes():
+        for secret_id in reversed(ids):
+            tx.update_secret(secret_id, attributes={"touched": True})
+    assert _row_ids(sent, "secrets", ids) == ids
+    with stocked.reader() as tx:
+        assert all(tx.get_secret(i).attributes == {"touched": True} for i in ids)  # type: ignore[union-attr]
+
+
+def test_a_batch_of_payload_reads_marks_versions_then_secrets_in_id_order(stocked: SqlStore) -> None:
+    from lifecycle import payload_reads
+    from lifecycle.core import SYSTEM
+    from lifecycle.payload_reads import PayloadRead
+
+    reads = [PayloadRead("secret.read_payload", s.id, version_record(s.id, 1).id, True, SYSTEM, T0)
+             for s in reversed(SECRETS)]
+    with sent_statements(stocked.engine) as sent:
+        payload_reads.write_now(stocked, reads)
+    versions = sorted(version_record(s.id, 1).id for s in SECRETS)
+    assert _row_ids(sent, "secret_versions", versions) == versions
+    assert _row_ids(sent, "secrets", [s.id for s in SECRETS]) == [s.id for s in SECRETS]
+    with stocked.reader() as tx:
+        assert all(tx.get_secret(s.id).downloaded for s in SECRETS)  # type: ignore[union-attr]

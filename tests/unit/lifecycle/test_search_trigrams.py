@@ -127,11 +127,13 @@ def test_where_two_rare_trigrams_may_leave_many_rows_a_third_is_asked() -> None:
     rare trigrams, which 1,064, 1,079 and 676 secrets held together (their number is in each
     secret's id, name and description, so far-apart trigrams of it meet far more often than
     by chance): 2-4 ms of rows fetched and tested, where a third rare trigram's posting list
-    costs ~0.3 ms. With a sample as that store gives, a third is asked; a typical name still
-    asks two or three, not every rare one it has."""
-    sample = _sample([_numbered(i) for i in random.Random(1).sample(range(1_000_000), 1_000)], total=1_000_000)
-    for term in ("app-0991743-config", "app-0736736-config", "app-0722300-config"):
-        chosen = narrowing_trigrams(term, sample)
-        assert len(chosen) >= 3 and all(sample.share(g) < 0.05 for g in chosen), (term, chosen)
-    typical = [narrowing_trigrams(f"app-{i:07d}-config", sample) for i in random.Random(3).sample(range(1_000_000), 200)]
-    assert 2 <= sum(map(len, typical)) / len(typical) <= 3.2
+    costs ~0.3 ms. With each of five samples such a store could give, a third is asked for at
+    least two of them (taking far trigrams to meet twice as often as by chance, as before,
+    asked it for at most one); a typical name asks about three, not every rare one it has."""
+    tail = ("app-0991743-config", "app-0736736-config", "app-0722300-config")
+    for seed in range(1, 6):
+        sample = _sample([_numbered(i) for i in random.Random(seed).sample(range(1_000_000), 1_000)], total=1_000_000)
+        asked = {term: narrowing_trigrams(term, sample) for term in tail}
+        assert sum(len(chosen) >= 3 for chosen in asked.values()) >= 2, (seed, asked)
+        typical = [narrowing_trigrams(f"app-{i:07d}-config", sample) for i in random.Random(3).sample(range(1_000_000), 200)]
+        assert 2.5 <= sum(map(len, typical)) / len(typical) <= 3.2, seed
