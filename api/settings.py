@@ -6,7 +6,7 @@ Flags win over the environment. This is the only module that reads or writes os.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -81,16 +81,12 @@ class Settings:
         )
 
     def environment(self) -> dict[str, str]:
-        """These settings as the CERTKEEPER_* variables `load` reads back: how `serve
-        --processes N` hands them to the server processes it starts (each loads its own)."""
-        values: dict[str, object | None] = {
-            "host": self.host, "port": self.port, "data_dir": self.data_dir, "database_url": self.database_url,
-            "root_key": self.root_key, "public_url": self.public_url, "log_level": self.log_level,
-            "workers": self.workers, "processes": self.processes, "scheduler_interval": self.scheduler_interval,
-            "task_lease": self.task_lease, "allow_private_webhooks": str(self.allow_private_webhooks).lower(),
-            "test_hook": self.test_hook,
-        }
-        return {f"CERTKEEPER_{name.upper()}": str(value) for name, value in values.items() if value is not None}
+        """These settings as the CERTKEEPER_* variables `load` reads back (every field, by its
+        name; unset ones left out): how `serve --processes N` hands them to the server processes
+        it starts (each loads its own)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f"CERTKEEPER_{name.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
+                for name, value in values.items() if value is not None}
 
     def export(self) -> None:
         """Put `environment()` in this process's environment, for the processes it starts."""

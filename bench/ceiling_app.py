@@ -25,6 +25,5 @@ app = Starlette(routes=[Route("/api/v2/secrets/{id}", secret, methods=["GET"])])
 
 if __name__ == "__main__":
     processes = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    target = app if processes == 1 else "bench.ceiling_app:app"  # processes import it by name
-    uvicorn.run(target, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", workers=processes,
-                **SERVER_OPTIONS)
+    uvicorn.run("bench.ceiling_app:app", host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+                workers=processes, **SERVER_OPTIONS)  # by name: more than one process imports it

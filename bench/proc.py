@@ -23,11 +23,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces): state
+    first, so field N of stat(5) is at N - 3. Raises OSError once the process is gone."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2:].split()
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of one process (all its threads), from /proc/<pid>/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of stat(5)
+
+
+def alive(pid: int) -> bool:
+    """The process exists and has not exited (a zombie not yet reaped counts as exited)."""
+    try:
+        return _stat(pid)[0] != "Z"
+    except OSError:
+        return False
 
 
 def descendants(pid: int) -> list[int]:
@@ -37,10 +51,9 @@ def descendants(pid: int) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            ppid = int(_stat(entry.name)[1])
         except OSError:  # exited meanwhile
             continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
     out, todo = [], [pid]
     while todo:
@@ -131,7 +144,7 @@ class Server:
         try:
             self.process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.pid, signal.SIGKILL)  # its session: a supervisor's server processes too
             self.process.wait(STOP_TIMEOUT_S)
 
     def __enter__(self) -> Server:

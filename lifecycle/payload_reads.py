@@ -38,16 +38,16 @@ class PayloadRead:
 
 def write(tx: Tx, reads: list[PayloadRead]) -> None:
     """The marks of ``reads`` in the caller's transaction: one update per secret and version
-    however often each was read, one audit event per read, as executemany batches. Versions,
-    then secrets, each in id order: the batches of two server processes lock the rows they
-    share in one order (in arrival order, two such batches deadlocked on PostgreSQL)."""
+    however often each was read, one audit event per read, as executemany batches (each in
+    the order of its rows, so two server processes' batches over the same secrets lock them
+    in one order: in arrival order they deadlocked on PostgreSQL)."""
     retrieved: dict[str, datetime] = {}
     for read in reads:
         retrieved[read.secret_id] = max(read.at, retrieved.get(read.secret_id, read.at))
     with tx.held_writes():
-        for version_id in sorted({read.version_id for read in reads if read.first_download}):
+        for version_id in dict.fromkeys(read.version_id for read in reads if read.first_download):
             tx.update_version(version_id, downloaded=True)
-        for secret_id, at in sorted(retrieved.items()):
+        for secret_id, at in retrieved.items():
             tx.update_secret(secret_id, retrieved_at=at, downloaded=True)
         for read in reads:
             audit.record(tx, read.actor, read.at, read.action, f"secret:{read.secret_id}/version:{read.version_id}")

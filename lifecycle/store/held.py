@@ -2,11 +2,12 @@
 kind of statement instead of one round through SQLAlchemy per row.
 
 Inside `Tx.held_writes()`, the store methods that know how (new secrets, versions, stage
-labels, payload erasure, secret and task updates, task, event and audit inserts) hand their
-statement to `HeldWrites` instead of running it. At the end of the block, or before any
-write that is not held, everything held runs in `ORDER`: rows others reference first
-(a secret before its versions, a version before the labels naming it), a version's
-deletion after the labels moved off it. Two held writes to the same row never pass each
+labels, payload erasure, version, secret and task updates, task, event and audit inserts)
+hand their statement to `HeldWrites` instead of running it. At the end of the block, or
+before any write that is not held, everything held runs in `ORDER`: rows others reference
+first (a secret before its versions, a version before the labels naming it), a version's
+deletion after the labels moved off it; updates and deletes of one kind in the order of
+their rows, so concurrent batches lock shared rows in one order. Two held writes to the same row never pass each
 other: the second makes the first run (`settle`) unless they set different columns of an
 UPDATE.
 
@@ -32,11 +33,12 @@ from typing import Any
 from sqlalchemy.engine import Connection, Dialect
 
 # The kinds of held write, in the order a flush runs them.
-ORDER = ("secret_insert", "label_insert", "search_insert", "count_add", "version_insert", "stage_delete",
+ORDER = ("secret_insert", "label_insert", "search_insert", "count_add", "version_insert", "version_update",
+         "stage_delete",
          "stage_update", "stage_insert", "payload_erase", "version_delete", "secret_update", "task_insert",
          "task_update", "event_insert", "audit_insert")
 _RANK = {kind: i for i, kind in enumerate(ORDER)}
-_UPDATES = frozenset({"stage_update", "payload_erase", "secret_update", "task_update"})
+_UPDATES = frozenset({"version_update", "stage_update", "payload_erase", "secret_update", "task_update"})
 # Kinds that lock rows other transactions may hold too: each runs in the order of the rows it
 # changes, so two batches (two server processes on PostgreSQL) take their locks in one order
 # and one waits for the other instead of deadlocking.

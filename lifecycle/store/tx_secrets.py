@@ -508,7 +508,9 @@ class SecretsTx(TxBase):
         return _record(VersionRecord, row) if row else None
 
     def update_version(self, version_id: str, **changes: Any) -> None:
-        self._c.execute(_UPDATE_VERSION, {"row_id": version_id, **changes})
+        params = {"row_id": version_id, **changes}
+        if not self._hold("version_update", _UPDATE_VERSION, params, ("secret_versions", version_id)):
+            self._c.execute(_UPDATE_VERSION, params)
 
     def erase_payloads(self, version_ids: Iterable[str], *, secret_id: str | None = None) -> None:
         """Drop the sealed data of these versions (of ``secret_id``, when the caller knows it)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.proc import descendants
+from bench.proc import alive, descendants
 from fixtures.live_server import free_port
 from lifecycle import secrets
 from lifecycle.bootstrap import open_data_dir
@@ -174,17 +174,9 @@ def test_serve_with_two_processes_shares_the_port_and_the_store(tmp_path: Path) 
     # SIGTERM stopped the whole tree (multiprocessing's resource tracker ends on its own,
     # once it reads the end of its pipe: looked for until a deadline).
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while (left := [pid for pid in everyone if _alive(pid)]) and time.monotonic() < deadline:
+    while (left := [pid for pid in everyone if alive(pid)]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert left == [], f"still running {STARTUP_TIMEOUT_S} s after the supervisor exited: {left}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_token_create_prints_a_working_scoped_token(tmp_path: Path) -> None:
