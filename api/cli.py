@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -83,11 +84,17 @@ SERVER_OPTIONS = {"loop": "asyncio", "http": "httptools"}
 
 def _serve(settings: Settings) -> int:
     """One process, or with ``processes`` > 1 uvicorn's supervisor over that many server
-    processes on one listening socket (it restarts one that dies). Each process has its own
+    processes on one listening socket (it replaces one that dies). Each process has its own
     event loop, store connections, batches and caches, and runs its own ``workers``; they
     share the store as `certkeeper worker` processes do. The data dir is opened (created,
-    migrated, the first admin token made) here, once, before any of them start."""
+    migrated, the first admin token made) here, once, before any of them start.
+
+    A server process that cannot start (its database gone, its data dir moved) exits with
+    uvicorn's STARTUP_FAILURE; the supervisor then stops the others, and this returns 1 so
+    that a service manager sees the failure and restarts with its own back-off."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
     if not settings.public_url:
         settings = dataclasses.replace(settings, public_url=f"http://{settings.host}:{settings.port}")
@@ -102,16 +109,30 @@ def _serve(settings: Settings) -> int:
         return 0
     opened.core.store.dispose()  # the supervisor serves nothing; its processes open their own
     settings.export()
-    uvicorn.run(f"{__name__}:process_app", factory=True, workers=settings.processes, **options)
+    config = uvicorn.Config(f"{__name__}:process_app", factory=True, workers=settings.processes, **options)
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    failed = [p.pid for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
+    if failed:
+        print(f"certkeeper: server process {failed[0]} could not start (its reason is logged above); stopped",
+              file=sys.stderr, flush=True)
+        return 1
     return 0
 
 
 def process_app() -> Starlette:
     """The app of one of `serve --processes N`'s processes, from the settings its supervisor
-    put in the environment (uvicorn starts each by importing this factory)."""
-    settings = Settings.load()
-    opened = open_data_dir(settings.data_dir, database_url=settings.database_url, env_root_key=settings.root_key,
-                           create=False, public_url=settings.public_url)
+    put in the environment (uvicorn starts each by importing this factory). One that cannot
+    open the store exits with STARTUP_FAILURE, which uvicorn's supervisor does not retry."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    try:
+        settings = Settings.load()
+        opened = open_data_dir(settings.data_dir, database_url=settings.database_url,
+                               env_root_key=settings.root_key, create=False, public_url=settings.public_url)
+    except Exception as exc:  # any failure before serving: report it in one line, not a traceback
+        print(f"certkeeper: server process {os.getpid()} cannot start: {exc}", file=sys.stderr, flush=True)
+        sys.exit(STARTUP_FAILURE)
     return _app(settings, opened.core)
 
 

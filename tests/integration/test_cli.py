@@ -128,10 +128,7 @@ def _server_processes(pid: int) -> set[int]:
 
 def test_serve_with_two_processes_shares_the_port_and_the_store(tmp_path: Path) -> None:
     data, port = tmp_path / "data", free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(data), "--port", str(port), "--processes", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
+    proc = _serve_two_processes(data, port)
     lines = _Lines(proc)
     try:
         lines.wait_for("Application startup complete", count=2)
@@ -163,18 +160,59 @@ def test_serve_with_two_processes_shares_the_port_and_the_store(tmp_path: Path) 
         everyone = descendants(proc.pid)
     finally:
         proc.terminate()
-        try:
-            proc.wait(timeout=STARTUP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # its own session: nothing is left running
-            raise
+        _reap(proc)
     assert proc.returncode == 0
     lines.wait_for("Stopping parent process")
     lines.close()
-    # SIGTERM stopped the whole tree (multiprocessing's resource tracker ends on its own,
-    # once it reads the end of its pipe: looked for until a deadline).
+    _assert_all_gone(everyone)
+
+
+def test_serve_processes_stops_with_status_1_when_a_process_cannot_start(tmp_path: Path) -> None:
+    data, port = tmp_path / "data", free_port()
+    proc = _serve_two_processes(data, port)
+    lines = _Lines(proc)
+    try:
+        lines.wait_for("Application startup complete", count=2)
+        everyone = descendants(proc.pid)
+        # The data dir goes away under a running server; the process that replaces a dead one
+        # cannot open it. Before, the supervisor started it again every second, forever, and
+        # exited 0 when told to stop.
+        data.rename(tmp_path / "moved")
+        os.kill(min(_server_processes(proc.pid)), signal.SIGKILL)
+        proc.wait(timeout=STARTUP_TIMEOUT_S)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        _reap(proc)
+    lines.wait_for("could not start (its reason is logged above); stopped")
+    lines.close()
+    output = "".join(lines.seen)
+    assert proc.returncode == 1, output
+    assert output.count("cannot start") == 1 and f"data dir {data} does not exist" in output, output
+    assert "Traceback" not in output, output
+    _assert_all_gone(everyone)
+
+
+def _serve_two_processes(data: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(data), "--port", str(port), "--processes", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+
+
+def _reap(proc: subprocess.Popen[str]) -> None:
+    try:
+        proc.wait(timeout=STARTUP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: nothing is left running
+        raise
+
+
+def _assert_all_gone(pids: list[int]) -> None:
+    """The supervisor stopped the whole tree (multiprocessing's resource tracker ends on its own,
+    once it reads the end of its pipe: looked for until a deadline)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while (left := [pid for pid in everyone if alive(pid)]) and time.monotonic() < deadline:
+    while (left := [pid for pid in pids if alive(pid)]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert left == [], f"still running {STARTUP_TIMEOUT_S} s after the supervisor exited: {left}"
 
