@@ -29,6 +29,7 @@ from sqlalchemy.types import NullType
 from lifecycle.errors import Conflict
 from lifecycle.records import GroupRecord, LockRecord, SecretRecord, VersionEntry, VersionRecord
 from lifecycle.store import schema as t
+from lifecycle.store.direct import DirectSelect
 from lifecycle.store.search import matching_ids, search_text
 from lifecycle.store.tx_base import (
     TxBase,
@@ -164,7 +165,8 @@ _GET_STAGED_VERSION = (
 )
 # A secret and the version holding a stage label, in one statement: the version's columns are
 # NULL when no version holds it.
-_GET_SECRET_STAGED = (
+# Every secret read (GET /api/v2/secrets/{id}) runs it, so it runs on the driver's cursor.
+_GET_SECRET_STAGED = DirectSelect(
     select(*(c.label(f"s_{c.name}") for c in t.secrets.c), *(c.label(f"v_{c.name}") for c in t.secret_versions.c))
     .select_from(t.secrets
                  .outerjoin(t.version_stages, and_(t.version_stages.c.secret_id == t.secrets.c.id,
@@ -219,7 +221,7 @@ def _count_upsert(dialect_name: str) -> Any:
 def _staged_positions() -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Where each field of SecretRecord and VersionRecord (in field order) is in a row of
     _GET_SECRET_STAGED: records made by position, not by a name lookup per field."""
-    names = [c.name for c in _GET_SECRET_STAGED.selected_columns]
+    names = [c.name for c in _GET_SECRET_STAGED.statement.selected_columns]
     return (tuple(names.index(f"s_{n}") for n in _field_names(SecretRecord)),
             tuple(names.index(f"v_{n}") for n in _field_names(VersionRecord)))
 
@@ -476,7 +478,7 @@ class SecretsTx(TxBase):
 
     def get_secret_staged(self, secret_id: str, stage: str) -> tuple[SecretRecord, VersionRecord | None] | None:
         """The secret and the version holding ``stage`` (None when none does), in one statement."""
-        row = self._c.execute(_GET_SECRET_STAGED, {"id": secret_id, "stage": stage}).first()
+        row = _GET_SECRET_STAGED.first(self._c, {"id": secret_id, "stage": stage})
         if row is None:
             return None
         secret_at, version_at = _staged_positions()
