@@ -41,15 +41,19 @@ class DirectSelect:
         """The first row, converted as `conn.execute(statement, params).first()` would, as a tuple."""
         dialect = conn.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+        sql = compiled.sql
+        args: Any = [params[name] for name in compiled.order] if compiled.order is not None else params
         cursor = conn.connection.cursor()
         try:
-            if compiled.order is not None:
-                cursor.execute(compiled.sql, [params[name] for name in compiled.order])
-            else:
-                cursor.execute(compiled.sql, params)
+            # Listeners on the engine (statement tracing, logging) see it as Connection.execute's.
+            for listener in conn.dispatch.before_cursor_execute:
+                sql, args = listener(conn, cursor, sql, args, None, False)
+            cursor.execute(sql, args)
             row = cursor.fetchone()
+            for after in conn.dispatch.after_cursor_execute:
+                after(conn, cursor, sql, args, None, False)
         except dialect.loaded_dbapi.Error as exc:  # as Connection.execute raises it, parameters hidden
-            raise DBAPIError.instance(compiled.sql, None, exc, dialect.loaded_dbapi.Error,
+            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
                                       hide_parameters=True, dialect=dialect) from exc
         finally:
             cursor.close()
