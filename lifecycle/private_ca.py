@@ -78,8 +78,7 @@ def ca_attributes(fields: dict[str, Any], *, root: bool) -> dict[str, Any]:
         if ttl > max_ttl:
             raise reject("ttl", f"{int(ttl.total_seconds())}s is longer than max_ttl ({int(max_ttl.total_seconds())}s)")
         attrs["ttl_seconds"] = int(ttl.total_seconds())
-    for other in attrs.get("other_sans", ()):
-        _pki(parse_other_san, other)
+    _pki(pki_ca.check_spec, ca_spec(attrs, max_ttl))  # names a CA could never be signed with are refused now
     return attrs
 
 
@@ -90,7 +89,7 @@ def ca_spec(attrs: dict[str, Any], ttl: timedelta, crl: tuple[str, ...] = (), is
         alt_names=tuple(attrs.get("alt_names") or ()),
         ip_sans=tuple(_split(attrs.get("ip_sans"))),
         uri_sans=tuple(_split(attrs.get("uri_sans"))),
-        other_sans=tuple(parse_other_san(o) for o in attrs.get("other_sans") or ()),
+        other_sans=tuple(_pki(parse_other_san, o) for o in attrs.get("other_sans") or ()),
         exclude_cn_from_sans=bool(attrs.get("exclude_cn_from_sans")),
         max_path_length=attrs.get("max_path_length"),
         permitted_dns_domains=tuple(attrs.get("permitted_dns_domains") or ()),

@@ -19,6 +19,7 @@ from lifecycle.durations import parse_duration
 from lifecycle.errors import InvalidInput
 
 MIN_INTERVAL = timedelta(hours=4)  # rotations closer than this thrash dependants and CAs
+MAX_INTERVAL = timedelta(days=1000)  # as AWS Secrets Manager's rate(); further apart is not a rotation policy
 SAMPLE = 60  # occurrences checked for the minimum interval
 SEARCH_DAYS = 366 * 8  # a cron that matches nothing in eight years matches nothing (a leap-day, say)
 MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
@@ -76,9 +77,9 @@ def _field(text: str, name: str, low: int, high: int, names: dict[str, int] | No
         step = 1
         if "/" in part:
             part, step_text = part.split("/", 1)
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise _bad(f"{name}: '/{step_text}' is not a positive step")
-            step = int(step_text)
+            if not (step_text.isascii() and step_text.isdigit()) or not step_text.strip("0"):
+                raise _bad(f"{name}: '/{step_text[:40]}' is not a positive step")
+            step = int(step_text) if len(step_text) <= 6 else high + 1  # a step past the range keeps its start
         if part in ("*", ""):
             start, end = low, high
         elif "-" in part:
@@ -96,12 +97,12 @@ def _field(text: str, name: str, low: int, high: int, names: dict[str, int] | No
 def _value(text: str, name: str, low: int, high: int, names: dict[str, int] | None) -> int:
     if names and text.upper() in names:
         return names[text.upper()]
-    if not text.isdigit():
-        raise _bad(f"{name}: '{text}' is not a number" + (" or a name" if names else "")
+    if not (text.isascii() and text.isdigit()):
+        raise _bad(f"{name}: '{text[:40]}' is not a number" + (" or a name" if names else "")
                    + (" ('L', 'W' and '#' are not supported)" if any(c in text for c in "LW#") else ""))
-    value = int(text)
-    if not low <= value <= high:
-        raise _bad(f"{name}: {value} is outside {low}-{high}")
+    value = int(text) if len(text) <= 6 else None  # longer is out of every field's range
+    if value is None or not low <= value <= high:
+        raise _bad(f"{name}: {text[:40]} is outside {low}-{high}")
     return value
 
 
@@ -109,9 +110,13 @@ def parse_schedule(text: str) -> Rate | Cron:
     """Raises InvalidInput saying what is wrong with the expression."""
     text = text.strip()
     if match := _RATE.fullmatch(text):
-        every = timedelta(hours=int(match.group(1))) if match.group(2).startswith("hour") else timedelta(days=int(match.group(1)))
+        digits, unit = match.group(1).lstrip("0") or "0", match.group(2)
+        count = int(digits) if len(digits) <= 6 else 10**6  # more is over the maximum either way
+        every = timedelta(hours=count) if unit.startswith("hour") else timedelta(days=count)
         if every < MIN_INTERVAL:
             raise _bad(f"'{text}' is more often than the minimum interval of 4 hours")
+        if every > MAX_INTERVAL:
+            raise _bad(f"'{text[:80]}' is longer than the maximum interval of {MAX_INTERVAL.days} days")
         return Rate(every)
     match = _CRON.fullmatch(text)
     if not match:

@@ -19,6 +19,7 @@ from lifecycle.errors import Conflict, InvalidInput, Locked, NotFound
 from lifecycle.payload_reads import PayloadRead
 from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.rules import (
+    MAX_LABELS,
     check_client_request_token,
     check_description,
     check_labels,
@@ -294,6 +295,9 @@ def list_secrets(core: Core, actor: Actor, query: SecretQuery) -> tuple[list[Sec
     for secret_type in query.secret_types or ():
         if secret_type not in CONTRACT_SECRET_TYPES:
             raise InvalidInput(f"secret_types: '{secret_type[:40]}' is not a secret type", field="secret_types")
+    if query.labels and len(set(query.labels)) > MAX_LABELS:  # no secret holds more: none could match
+        raise InvalidInput(f"match_all_labels: at most {MAX_LABELS} labels (a secret holds no more), "
+                           f"got {len(set(query.labels))}", field="match_all_labels")
     now = core.clock()
     # A search lists its matches' ids, then pages them: on PostgreSQL both in one snapshot.
     with core.store.reader(one_snapshot=bool(query.search)) as tx:

@@ -51,15 +51,21 @@ def _binding(hook_id: str) -> str:
 
 def check_url(url: str, *, allow_private: bool, resolve: Resolver = _resolve) -> None:
     """Raises InvalidInput for a URL that is not http(s) or resolves to a private address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError as exc:  # a bracketed host that is not an IPv6 address, a bad port
+        raise InvalidInput(f"url: cannot be parsed ({exc})", field="url") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InvalidInput("url: must be an http:// or https:// URL with a host", field="url")
     if allow_private:
         return
     try:
         addresses = resolve(parts.hostname)
+    except UnicodeError:  # the resolver's IDNA encoding refuses the name (an empty or 64+ character label)
+        raise InvalidInput(f"url: host '{parts.hostname[:80]}' is not a valid host name", field="url") from None
     except OSError:
-        raise InvalidInput(f"url: host '{parts.hostname}' does not resolve", field="url") from None
+        raise InvalidInput(f"url: host '{parts.hostname[:80]}' does not resolve", field="url") from None
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:

@@ -15,11 +15,12 @@ from cryptography.exceptions import InvalidSignature
 from pki.errors import InvalidRequest
 from pki.extensions import add_distribution, add_key_ids
 from pki.keys import PrivateKey, public_keys_equal, signature_hash
-from pki.names import Subject, san_extension
+from pki.names import Subject, dns_name, san_extension
 from pki.serials import random_serial
 
 # Backdate CA certificates a little so clocks that run slow still accept them.
 CA_BACKDATE = timedelta(seconds=30)
+MAX_PATH_LENGTH = 2**31 - 1  # basicConstraints pathLenConstraint as a 32-bit integer; real chains use 0-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +38,51 @@ class CASpec:
     issuer_urls: tuple[str, ...] = field(default=())
 
 
-def _ca_extensions(builder: x509.CertificateBuilder, spec: CASpec) -> x509.CertificateBuilder:
+def check_spec(spec: CASpec) -> None:
+    """Raise InvalidRequest, naming the field, for what `create_root` or `sign_intermediate`
+    would fail on: the subject, SANs, name constraints and path length are built, nothing signed
+    (run when a CA is configured, so one that could never be signed is refused then)."""
+    spec.subject.to_name()
+    _ca_extension_values(spec)
+
+
+def _ca_extension_values(spec: CASpec) -> list[tuple[x509.ExtensionType, bool]]:
+    """A CA certificate's extensions, each with whether it is critical (distribution points
+    and key ids are added by the builder)."""
+    if spec.max_path_length is not None and spec.max_path_length > MAX_PATH_LENGTH:
+        raise InvalidRequest(f"max_path_length: at most {MAX_PATH_LENGTH} (negative: no limit)", field="max_path_length")
     path_len = spec.max_path_length if spec.max_path_length is not None and spec.max_path_length >= 0 else None
-    builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_len), critical=True)
-    builder = builder.add_extension(
-        x509.KeyUsage(
+    out: list[tuple[x509.ExtensionType, bool]] = [
+        (x509.BasicConstraints(ca=True, path_length=path_len), True),
+        (x509.KeyUsage(
             digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
             key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
-        ),
-        critical=True,
-    )
+        ), True),
+    ]
     if spec.permitted_dns_domains:
-        builder = builder.add_extension(
-            x509.NameConstraints([x509.DNSName(d) for d in spec.permitted_dns_domains], None), critical=True
-        )
+        out.append((_name_constraints(spec.permitted_dns_domains), True))
     dns = list(spec.alt_names)
-    if spec.subject.common_name and not spec.exclude_cn_from_sans and "@" not in spec.subject.common_name and " " not in spec.subject.common_name:
-        dns = [spec.subject.common_name, *dns]
+    cn = spec.subject.common_name
+    # A CA's common name is a name, not always a host: it joins the SANs only when it can be a DNS name.
+    if cn and not spec.exclude_cn_from_sans and cn.isascii() and "@" not in cn and " " not in cn:
+        dns = [cn, *dns]
     san = san_extension(dns, spec.ip_sans, spec.uri_sans, spec.other_sans)
     if san is not None:
-        builder = builder.add_extension(san, critical=False)
+        out.append((san, False))
+    return out
+
+
+def _name_constraints(domains: Sequence[str]) -> x509.NameConstraints:
+    subtrees = [dns_name(d, "permitted_dns_domains") for d in domains]
+    try:
+        return x509.NameConstraints(subtrees, None)
+    except ValueError as exc:  # a wildcard: constraints name domains (".example.com"), not patterns
+        raise InvalidRequest(f"permitted_dns_domains: {exc}", field="permitted_dns_domains") from None
+
+
+def _ca_extensions(builder: x509.CertificateBuilder, spec: CASpec) -> x509.CertificateBuilder:
+    for extension, critical in _ca_extension_values(spec):
+        builder = builder.add_extension(extension, critical=critical)
     return add_distribution(builder, spec.crl_urls, spec.issuer_urls)
 
 

@@ -8,7 +8,7 @@ they are stored and shown; `build_csr` signs a request with a key the caller hol
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from pki.errors import InvalidCsrOptions, PkiError
+from pki.errors import InvalidCsrOptions, InvalidRequest, PkiError
 from pki.issuance import Usage, extended_key_usages, key_usage_extension
 from pki.keys import PrivateKey, check_key_params, signature_hash
-from pki.names import SUBJECT_FIELDS, Subject, other_name
+from pki.names import SUBJECT_FIELDS, Subject, dns_name, email_name, other_name, uri_name
 from pki.templates import parse_other_san
 
 _LISTS = tuple(SUBJECT_FIELDS)  # ou, organization, country, ... as lists of strings
@@ -144,18 +144,18 @@ def build_csr(key: PrivateKey, options: CsrOptions) -> x509.CertificateSigningRe
 
 
 def _general_names(options: CsrOptions) -> list[x509.GeneralName]:
-    dns_or_email = _split(options.alt_names)
+    dns_or_email = {value: "alt_names" for value in _split(options.alt_names)}
     if options.common_name and not options.exclude_cn_from_sans:
-        dns_or_email.insert(0, options.common_name)
+        dns_or_email = {options.common_name: "common_name", **dns_or_email}
     names: list[x509.GeneralName] = []
-    for value in dict.fromkeys(dns_or_email):
-        names.append(x509.RFC822Name(value) if "@" in value else x509.DNSName(value))
+    for value, field in dns_or_email.items():
+        names.append(_as_csr_option(email_name if "@" in value else dns_name, value, field))
     for value in _split(options.ip_sans):
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(value)))
         except ValueError:
             raise InvalidCsrOptions(f"ip_sans: '{value[:80]}' is not an IP address", field="ip_sans") from None
-    names += [x509.UniformResourceIdentifier(u) for u in _split(options.uri_sans)]
+    names += [_as_csr_option(uri_name, u, "uri_sans") for u in _split(options.uri_sans)]
     for entry in _split(options.other_sans):
         try:
             oid, value = parse_other_san(entry)
@@ -176,3 +176,10 @@ def key_params_of(key: object) -> tuple[str, int] | None:
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
         return "ec", key.curve.key_size
     return None
+
+
+def _as_csr_option(make: Callable[[str, str], x509.GeneralName], value: str, field: str) -> x509.GeneralName:
+    try:
+        return make(value, field)
+    except InvalidRequest as exc:
+        raise InvalidCsrOptions(exc.message, field=field) from None

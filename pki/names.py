@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,13 +51,56 @@ class Subject:
             raise InvalidRequest(f"subject: {exc}", field="common_name") from None
 
 
+# Attributes `cryptography` encodes as PrintableString (RFC 5280 appendix A), whose alphabet it
+# checks only when the certificate is signed: checked here, so the error names the field.
+_PRINTABLE_STRING = {NameOID.COUNTRY_NAME, NameOID.SERIAL_NUMBER}
+_PRINTABLE = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]*")
+
+
 def _attribute(field_name: str, oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute:
     """One subject attribute; `cryptography` enforces RFC 5280's upper bounds (ub-common-name
     is 64 characters, a country is 2), which we report as the field's error."""
+    if oid in _PRINTABLE_STRING and not _PRINTABLE.fullmatch(value):
+        raise InvalidRequest(f"{field_name}: '{value[:80]}' has characters a PrintableString cannot hold "
+                             "(letters, digits, space and ' ( ) + , - . / : = ? only)", field=field_name)
     try:
         return x509.NameAttribute(oid, value)
     except ValueError as exc:
         raise InvalidRequest(f"{field_name}: {exc}", field=field_name) from None
+
+
+_NOT_ASCII = "is not ASCII; send internationalized names as xn-- A-labels (RFC 5890)"
+
+
+def dns_name(value: str, field_name: str = "alt_names") -> x509.DNSName:
+    """A DNS name for a SAN or a name constraint. X.509 holds it as IA5 (ASCII) text."""
+    if not value.isascii():
+        raise InvalidRequest(f"{field_name}: '{value[:80]}' {_NOT_ASCII}", field=field_name)
+    try:
+        return x509.DNSName(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"{field_name}: '{value[:80]}': {exc}", field=field_name) from None
+
+
+def email_name(value: str, field_name: str = "alt_names") -> x509.RFC822Name:
+    """An email address SAN (RFC 822 name, IA5 text)."""
+    if not value.isascii():
+        raise InvalidRequest(f"{field_name}: '{value[:80]}' {_NOT_ASCII}", field=field_name)
+    try:
+        return x509.RFC822Name(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"{field_name}: '{value[:80]}' is not an email address: {exc}", field=field_name) from None
+
+
+def uri_name(value: str, field_name: str = "uri_sans") -> x509.UniformResourceIdentifier:
+    """A URI SAN (IA5 text): a non-ASCII character must be percent-encoded (RFC 3987 section 3.1)."""
+    if not value.isascii():
+        raise InvalidRequest(f"{field_name}: '{value[:80]}' is not ASCII; percent-encode it or send its host as "
+                             "an xn-- A-label", field=field_name)
+    try:
+        return x509.UniformResourceIdentifier(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"{field_name}: '{value[:80]}': {exc}", field=field_name) from None
 
 
 def parse_ips(values: Iterable[str], field_name: str = "ip_sans") -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
@@ -83,9 +127,9 @@ def other_name(oid: str, value: str) -> x509.OtherName:
 def san_extension(
     dns: Sequence[str], ips: Sequence[str], uris: Sequence[str], others: Sequence[tuple[str, str]]
 ) -> x509.SubjectAlternativeName | None:
-    names: list[x509.GeneralName] = [x509.DNSName(d) for d in dict.fromkeys(dns)]
+    names: list[x509.GeneralName] = [dns_name(d) for d in dict.fromkeys(dns)]
     names += [x509.IPAddress(ip) for ip in parse_ips(ips)]
-    names += [x509.UniformResourceIdentifier(u) for u in uris]
+    names += [uri_name(u) for u in uris]
     names += [other_name(oid, value) for oid, value in others]
     return x509.SubjectAlternativeName(names) if names else None
 

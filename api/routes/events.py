@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,6 +24,10 @@ async def list_events(request: Request, core: Core, actor: Actor) -> Response:
         raise InvalidInput("since: not an RFC 3339 time", field="since") from None
     if since is not None and since.tzinfo is None:
         raise InvalidInput("since: must include a time zone", field="since")
+    try:
+        since = since.astimezone(UTC) if since is not None else None
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the year 9999 in UTC
+        raise InvalidInput("since: out of range", field="since") from None
     after = request.query_params.get("after_id")
     rows = events.list_events(
         core, actor, event_types=list_param(request, "event_type"), secret_id=request.query_params.get("secret_id"),

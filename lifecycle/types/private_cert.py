@@ -21,7 +21,7 @@ from pki.csr import parse_csr
 from pki.errors import PkiError
 from pki.issuance import LeafSpec, issue_leaf
 from pki.keys import generate_key, key_algorithm, private_key_pem
-from pki.names import Subject, common_name_of, sans_of
+from pki.names import Subject, common_name_of, dns_name, sans_of
 from pki.serials import colon_hex
 from pki.templates import NameRequest, check_names, parse_other_san
 
@@ -89,6 +89,7 @@ class PrivateCert:
             crl, issuers = distribution(ctx.core, ca.config.name, ca.config.attributes)
             dns = list(names.alt_names)
             if names.common_name and not names.exclude_cn_from_sans and "@" not in names.common_name:
+                dns_name(names.common_name, "common_name")  # it becomes a DNS name too: the error names the CN
                 dns = [names.common_name, *dns]
             spec = LeafSpec(
                 subject=Subject.from_fields(names.common_name, rules),
