@@ -112,12 +112,12 @@ def _serve(settings: Settings) -> int:
     config = uvicorn.Config(f"{__name__}:process_app", factory=True, workers=settings.processes, **options)
     supervisor = Multiprocess(config, sockets=[config.bind_socket()])
     supervisor.run()
-    failed = [p.pid for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
-    if failed:
-        print(f"certkeeper: server process {failed[0]} could not start (its reason is logged above); stopped",
-              file=sys.stderr, flush=True)
-        return 1
-    return 0
+    failed = next((p.pid for p in supervisor.processes if p.exitcode == STARTUP_FAILURE), None)
+    if failed is None:
+        return 0
+    print(f"certkeeper: server process {failed} could not start (its reason is logged above); stopped",
+          file=sys.stderr, flush=True)
+    return 1
 
 
 def process_app() -> Starlette:

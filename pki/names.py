@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from pki.errors import InvalidRequest
+
+_Name = TypeVar("_Name", bound=x509.GeneralName)
 
 SUBJECT_FIELDS = {
     "country": NameOID.COUNTRY_NAME,
@@ -69,36 +71,32 @@ def _attribute(field_name: str, oid: x509.ObjectIdentifier, value: str) -> x509.
         raise InvalidRequest(f"{field_name}: {exc}", field=field_name) from None
 
 
-_NOT_ASCII = "is not ASCII; send internationalized names as xn-- A-labels (RFC 5890)"
+NOT_ASCII = "not ASCII; send internationalized names as xn-- A-labels (RFC 5890)"
+_URI_NOT_ASCII = "not ASCII; percent-encode it or send its host as an xn-- A-label"
 
 
 def dns_name(value: str, field_name: str = "alt_names") -> x509.DNSName:
-    """A DNS name for a SAN or a name constraint. X.509 holds it as IA5 (ASCII) text."""
-    if not value.isascii():
-        raise InvalidRequest(f"{field_name}: '{value[:80]}' {_NOT_ASCII}", field=field_name)
-    try:
-        return x509.DNSName(value)
-    except ValueError as exc:
-        raise InvalidRequest(f"{field_name}: '{value[:80]}': {exc}", field=field_name) from None
+    """A DNS name for a SAN or a name constraint."""
+    return _ia5_name(x509.DNSName, value, field_name, NOT_ASCII)
 
 
 def email_name(value: str, field_name: str = "alt_names") -> x509.RFC822Name:
-    """An email address SAN (RFC 822 name, IA5 text)."""
-    if not value.isascii():
-        raise InvalidRequest(f"{field_name}: '{value[:80]}' {_NOT_ASCII}", field=field_name)
-    try:
-        return x509.RFC822Name(value)
-    except ValueError as exc:
-        raise InvalidRequest(f"{field_name}: '{value[:80]}' is not an email address: {exc}", field=field_name) from None
+    """An email address SAN (an RFC 822 name)."""
+    return _ia5_name(x509.RFC822Name, value, field_name, NOT_ASCII)
 
 
 def uri_name(value: str, field_name: str = "uri_sans") -> x509.UniformResourceIdentifier:
-    """A URI SAN (IA5 text): a non-ASCII character must be percent-encoded (RFC 3987 section 3.1)."""
+    """A URI SAN: a non-ASCII character must be percent-encoded (RFC 3987 section 3.1)."""
+    return _ia5_name(x509.UniformResourceIdentifier, value, field_name, _URI_NOT_ASCII)
+
+
+def _ia5_name(kind: Callable[[str], _Name], value: str, field_name: str, not_ascii: str) -> _Name:
+    """X.509 holds these names as IA5 (ASCII) text; `cryptography` refuses others with a
+    ValueError, reported here as the field's error."""
     if not value.isascii():
-        raise InvalidRequest(f"{field_name}: '{value[:80]}' is not ASCII; percent-encode it or send its host as "
-                             "an xn-- A-label", field=field_name)
+        raise InvalidRequest(f"{field_name}: '{value[:80]}' is {not_ascii}", field=field_name)
     try:
-        return x509.UniformResourceIdentifier(value)
+        return kind(value)
     except ValueError as exc:
         raise InvalidRequest(f"{field_name}: '{value[:80]}': {exc}", field=field_name) from None
 

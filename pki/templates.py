@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from pki.errors import TemplateViolation
+from pki.names import NOT_ASCII
 
 # RFC 1123 §2.1: a label is letters, digits and inner hyphens, and may start with a digit.
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", re.IGNORECASE)
@@ -144,7 +145,7 @@ def _hostname_error(host: str) -> str | None:
     if len(host) > _MAX_HOSTNAME:
         return f"longer than {_MAX_HOSTNAME} characters (RFC 1035)"
     if not host.isascii():
-        return "not ASCII; send internationalized names as xn-- A-labels (RFC 5890)"
+        return NOT_ASCII
     labels = host.split(".")
     for label in labels:
         if not label:
