@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from lifecycle import audit
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lifecycle.ids import new_id
 from lifecycle.records import GroupRecord
 from lifecycle.rules import check_description, check_group_name
 
@@ -29,7 +29,7 @@ def create_group(core: Core, actor: Actor, name: str, description: str | None) -
     if actor.groups is not None:
         raise Forbidden("a token limited to secret groups cannot create groups")
     now = core.clock()
-    group = GroupRecord(str(uuid.uuid4()), name, description, actor.principal, now, now)
+    group = GroupRecord(new_id(now), name, description, actor.principal, now, now)
     with core.store.transaction() as tx:
         if len(tx.list_groups()) >= MAX_GROUPS:
             raise Conflict(f"an instance holds at most {MAX_GROUPS} secret groups")

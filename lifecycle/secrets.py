@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from lifecycle import audit, events, payload_reads, rotation, versions
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, InvalidInput, Locked, NotFound
+from lifecycle.ids import new_id
 from lifecycle.payload_reads import PayloadRead
 from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.rules import (
@@ -184,7 +184,7 @@ def create_in(tx: Tx, core: Core, actor: Actor, draft: SecretDraft, checked: Che
     now, handler, token_key = checked.now, checked.handler, checked.token_key
     if tx.get_group(draft.secret_group_id) is None:
         raise NotFound("secret group", draft.secret_group_id)
-    secret_id = str(uuid.uuid4())
+    secret_id = new_id(now)
     material = handler.create(
         draft.fields, HandlerContext(tx, core, actor, now, secret_id, draft.secret_group_id)
     )

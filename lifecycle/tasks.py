@@ -9,12 +9,12 @@ the next attempt time stay visible on the task.
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from lifecycle.errors import Conflict, LifecycleError
+from lifecycle.ids import new_id
 from lifecycle.records import TaskRecord
 from lifecycle.store import SqlStore, Tx
 
@@ -44,7 +44,7 @@ def new_task(
     now: datetime, run_after: datetime | None = None, status: str = QUEUED,
 ) -> TaskRecord:
     task = TaskRecord(
-        id=str(uuid.uuid4()), secret_id=secret_id, kind=kind, trigger=trigger, status=status, params=params,
+        id=new_id(now), secret_id=secret_id, kind=kind, trigger=trigger, status=status, params=params,
         result=None, attempts=0, run_after=run_after or now, lease_owner=None, lease_expires=None, fence=0,
         last_error_code=None, last_error=None, created_by=created_by, created_at=now, updated_at=now,
     )

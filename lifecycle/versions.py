@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from lifecycle.core import Core
 from lifecycle.crypto import Sealed
 from lifecycle.errors import InvalidInput, Locked, NotFound
+from lifecycle.ids import new_id
 from lifecycle.records import LockRecord, SecretRecord, VersionEntry, VersionRecord
 from lifecycle.store import Tx
 from lifecycle.vocabulary import Stage
@@ -109,7 +109,7 @@ def add_version(
                 locks=[lock.name for lock in locked],
             )
     existing = [] if first else tx.list_version_entries(secret.id)
-    version_id = str(uuid.uuid4())
+    version_id = new_id(now)
     sealed = seal(core, secret.id, version_id, data)
     version = VersionRecord(
         id=version_id,

@@ -18,7 +18,6 @@ import os
 import socket
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from lifecycle import audit, tasks
 from lifecycle.core import Actor, Core
 from lifecycle.crypto import Sealed
 from lifecycle.errors import Forbidden, InvalidInput, NotFound
+from lifecycle.ids import new_id
 from lifecycle.records import TaskRecord, WebhookRecord
 
 DELIVERY_TIMEOUT_S = 10
@@ -85,7 +85,7 @@ def register(core: Core, actor: Actor, url: str, event_types: list[str], descrip
         if name not in set(EventType):
             raise InvalidInput(f"event_types: '{name[:60]}' is not an event type", field="event_types")
     now = core.clock()
-    hook_id = str(uuid.uuid4())
+    hook_id = new_id(now)
     key = os.urandom(32).hex()
     sealed = core.keyring.seal(key.encode(), _binding(hook_id))
     hook = WebhookRecord(hook_id, url, list(dict.fromkeys(event_types)), sealed.ciphertext, sealed.wrapped_key,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+import uuid
 
 import pytest
 
@@ -195,3 +196,15 @@ def test_next_rotation_date_follows_the_policy_and_every_rotation(client, admin,
     assert bad.status_code == 400 and "minimum interval" in bad.json()["errors"][0]["message"]
     off = client.patch(f"/api/v2/secrets/{created['id']}/metadata", headers=admin, json={"rotation": {"auto_rotate": False}}).json()
     assert "next_rotation_date" not in off
+
+
+def test_ids_follow_creation_order_so_new_rows_append_to_their_indexes(client, admin, clock) -> None:  # type: ignore[no-untyped-def]
+    made = []  # secret and version ids, in the order they were made
+    for i in range(5):
+        clock.advance(milliseconds=3)
+        secret_id = _create(client, admin, secret_type="arbitrary", name=f"ordered-{i}", payload="x").json()["id"]
+        clock.advance(milliseconds=3)
+        version = client.post(f"/api/v2/secrets/{secret_id}/versions", headers=admin, json={"payload": "y"})
+        made += [secret_id, version.json()["id"]]
+    assert made == sorted(made)
+    assert all(uuid.UUID(i).version == 7 for i in made)
