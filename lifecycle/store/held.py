@@ -49,6 +49,18 @@ class CannotHold(Exception):
     """A dry held block met a write that would have to run now (or a read of its own writes)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Additive:
+    """A write that adds ``amount`` to the row named by its ``key`` parameters. Such additions
+    commute, so a flush runs those with the same key as one, adding their sum (with the first
+    one's other parameters), in key order: one lock per key row, taken in the same order by
+    every batch. Added one by one in creation order, two batches on PostgreSQL locked shared
+    count rows in crossed orders and deadlocked (one waited the 1 s deadlock_timeout, then failed)."""
+
+    key: tuple[str, ...]
+    amount: str
+
+
 @dataclass(slots=True)
 class HeldWrite:
     """One write held back: its kind (ORDER), statement, parameters and the row it changes."""
@@ -58,6 +70,7 @@ class HeldWrite:
     params: dict[str, Any] = field(repr=False)  # sealed payloads and wrapped keys among them
     row: tuple[Any, ...]  # (table, identity): what the write changes
     driver: tuple[str, Any] | None = field(default=None, repr=False)  # (SQL, driver parameters), from prepare()
+    additive: Additive | None = None  # adds to its row: summed with the others of its key at a flush
 
 
 @dataclass(slots=True)
@@ -74,8 +87,9 @@ class HeldWrites:
     marks: list[_Mark] = field(default_factory=list)
     rows: dict[tuple[Any, ...], list[HeldWrite]] = field(default_factory=dict)  # held writes by the row they change
 
-    def add(self, kind: str, statement: Any, params: dict[str, Any], row: tuple[Any, ...]) -> None:
-        self._add(HeldWrite(kind, statement, params, row))
+    def add(self, kind: str, statement: Any, params: dict[str, Any], row: tuple[Any, ...],
+            additive: Additive | None = None) -> None:
+        self._add(HeldWrite(kind, statement, params, row, additive=additive))
 
     def _add(self, w: HeldWrite) -> None:
         for other in self.rows.get(w.row, ()):
@@ -142,8 +156,9 @@ class HeldWrites:
         for w in sorted(writes, key=lambda w: _RANK[w.kind]):  # stable: the batch's order within a kind
             groups.setdefault((_RANK[w.kind], id(w.statement), tuple(w.params)), []).append(w)
         for group in groups.values():  # one statement and parameter names: one SQL when prepared
-            if group[0].kind == "count_add":
-                self.conn.execute(group[0].statement, _summed_counts(group))
+            additive = group[0].additive
+            if additive is not None:
+                self.conn.execute(group[0].statement, _summed(group, additive))
                 continue
             if group[0].kind in _IN_ROW_ORDER:
                 group.sort(key=lambda w: w.row)  # stable: two writes to one row keep their order
@@ -195,17 +210,13 @@ def _compile(statement: Any, keys: tuple[str, ...],
     return compiled, processors, names if set(names) <= set(keys) else None
 
 
-def _summed_counts(adds: list[HeldWrite]) -> list[dict[str, Any]]:
-    """A batch's additions to secret_counts as one per (group, type), into the shard of its
-    first, in key order. Additions commute, so the sum is what one by one would leave; and a
-    batch then locks one count row per group and type, in the same order as any other batch.
-    Added shard by shard in creation order, two batches on PostgreSQL locked several shared
-    rows in crossed orders and deadlocked (one waited the 1 s deadlock_timeout, then failed)."""
-    totals: dict[tuple[str, str], dict[str, Any]] = {}
+def _summed(adds: list[HeldWrite], additive: Additive) -> list[dict[str, Any]]:
+    """Additions as one per key (the sum, with the first one's other parameters), in key order."""
+    totals: dict[tuple[Any, ...], dict[str, Any]] = {}
     for w in adds:
-        key = (w.params["secret_group_id"], w.params["secret_type"])
+        key = tuple(w.params[k] for k in additive.key)
         if key in totals:
-            totals[key]["n"] += w.params["n"]
+            totals[key][additive.amount] += w.params[additive.amount]
         else:
             totals[key] = dict(w.params)
     return [totals[key] for key in sorted(totals)]

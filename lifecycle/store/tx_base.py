@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from lifecycle.errors import Conflict
-from lifecycle.store.held import HeldWrite, HeldWrites, WatchedConnection
+from lifecycle.store.held import Additive, HeldWrite, HeldWrites, WatchedConnection
 
 if TYPE_CHECKING:
     from lifecycle.store.search import TrigramSample
@@ -126,11 +126,12 @@ class TxBase:
         if self._held is not None:
             self._held.settle()
 
-    def _hold(self, kind: str, statement: Any, params: dict[str, Any], row: tuple[Any, ...]) -> bool:
+    def _hold(self, kind: str, statement: Any, params: dict[str, Any], row: tuple[Any, ...],
+              additive: Additive | None = None) -> bool:
         """Hold one write inside held_writes(); False (run it now) outside."""
         if self._held is None:
             return False
-        self._held.add(kind, statement, params, row)
+        self._held.add(kind, statement, params, row, additive)
         return True
 
     def _drop_prefetched(self, what: str, secret_id: str | None) -> None:

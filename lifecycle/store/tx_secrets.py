@@ -30,6 +30,7 @@ from lifecycle.errors import Conflict
 from lifecycle.records import GroupRecord, LockRecord, SecretRecord, VersionEntry, VersionRecord
 from lifecycle.store import schema as t
 from lifecycle.store.direct import DirectSelect
+from lifecycle.store.held import Additive
 from lifecycle.store.search import matching_ids, search_text
 from lifecycle.store.tx_base import (
     TxBase,
@@ -151,6 +152,8 @@ _GET_SECRET = select(t.secrets).where(t.secrets.c.id == bindparam("id"))
 _GET_SECRET_FOR_UPDATE = _GET_SECRET.with_for_update()
 _UPDATE_SECRET = update(t.secrets).where(t.secrets.c.id == bindparam("row_id"))
 _INSERT_SEARCH = insert(t.secret_search)
+# Additions to secret_counts held together are one per (group, type): see add_to_count.
+_COUNT_ADDITION = Additive(key=("secret_group_id", "secret_type"), amount="n")
 _UPDATE_SEARCH = update(t.secret_search).where(t.secret_search.c.secret_id == bindparam("row_id"))
 _UPDATE_SECRET_SEARCHED = _UPDATE_SECRET.returning(t.secrets.c.id, t.secrets.c.name, t.secrets.c.description,
                                                     t.secrets.c.secret_type, t.secrets.c.labels)
@@ -292,10 +295,10 @@ class SecretsTx(TxBase):
         """Keep secret_counts: one shard of (group, type) moves by delta; the row is made on first
         use (an upsert, so concurrent first uses cannot collide). Additions commute, so inside
         held_writes() each is held as a write of its own that waits for no other, and the flush
-        sums them into one per (group, type) (held._summed_counts)."""
+        sums them into one per (group, type), in the shard of the first (held.Additive)."""
         params = {"secret_group_id": group_id, "secret_type": secret_type, "shard": shard, "n": delta}
         upsert = _count_upsert(self._c.dialect.name)
-        if not self._hold("count_add", upsert, params, ("secret_counts", id(params))):
+        if not self._hold("count_add", upsert, params, ("secret_counts", id(params)), _COUNT_ADDITION):
             self._c.execute(upsert, params)
 
     def get_secret(self, secret_id: str, *, for_update: bool = False) -> SecretRecord | None:
