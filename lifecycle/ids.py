@@ -15,7 +15,6 @@ anyone who may read it. The 74 random bits keep ids unguessable and unique.
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import datetime
 
 _MS_BITS = 48
@@ -30,4 +29,5 @@ def new_id(now: datetime) -> str:
     rand_a = rand >> (80 - _RAND_A_BITS)
     rand_b = rand & ((1 << _RAND_B_BITS) - 1)
     value = (ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"  # what str(uuid.UUID(int=value)) gives, without its checks (~10 us -> ~1)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
