@@ -21,6 +21,8 @@ from lifecycle.vocabulary import Role
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from lifecycle.workers import WorkerPool
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="data directory (default ./data; CERTKEEPER_DATA_DIR)")
@@ -146,6 +148,20 @@ def _app(settings: Settings, core: Core) -> Starlette:
     return app
 
 
+def _worker_pool(settings: Settings, core: Core, threads: int) -> WorkerPool:
+    """The workers and scheduler of a `certkeeper worker` process, not yet started; as `_app`
+    does for a server process, what start-up made is frozen."""
+    from lifecycle import scheduler
+    from lifecycle.background import background_handlers
+    from lifecycle.workers import WorkerPool
+
+    core = dataclasses.replace(core, allow_private_webhooks=settings.allow_private_webhooks)
+    pool = WorkerPool(core, background_handlers(), threads=threads, tick=scheduler.tick,
+                      tick_interval=settings.scheduler_interval, lease=timedelta(seconds=settings.task_lease))
+    freeze_start_up_objects()
+    return pool
+
+
 def freeze_start_up_objects() -> None:
     """Keep what a serving process made while starting (modules, the app, the store's
     engine: ~125,000 objects) out of the garbage collector's full collections.
@@ -164,10 +180,6 @@ def _worker(settings: Settings, threads: int) -> int:
     import signal
     import threading
 
-    from lifecycle import scheduler
-    from lifecycle.background import background_handlers
-    from lifecycle.workers import WorkerPool
-
     opened = open_data_dir(settings.data_dir, database_url=settings.database_url, env_root_key=settings.root_key,
                            create=False, public_url=settings.public_url)
     stop = threading.Event()
@@ -175,10 +187,7 @@ def _worker(settings: Settings, threads: int) -> int:
         signal.signal(sig, lambda *_: stop.set())
     if settings.test_hook:
         _install_test_hook(settings.test_hook)
-    core = dataclasses.replace(opened.core, allow_private_webhooks=settings.allow_private_webhooks)
-    pool = WorkerPool(core, background_handlers(), threads=threads, tick=scheduler.tick,
-                      tick_interval=settings.scheduler_interval, lease=timedelta(seconds=settings.task_lease))
-    freeze_start_up_objects()
+    pool = _worker_pool(settings, opened.core, threads)
     pool.start()
     print(f"certkeeper worker: {threads} thread(s) running; stop with SIGTERM", flush=True)
     stop.wait()

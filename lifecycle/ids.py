@@ -29,5 +29,5 @@ def new_id(now: datetime) -> str:
     rand_a = rand >> (80 - _RAND_A_BITS)
     rand_b = rand & ((1 << _RAND_B_BITS) - 1)
     value = (ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
-    h = f"{value:032x}"  # what str(uuid.UUID(int=value)) gives, without its checks (~10 us -> ~1)
+    h = f"{value:032x}"  # what str(uuid.UUID(int=value)) gives, without its checks: ~2 us an id, not ~10
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
