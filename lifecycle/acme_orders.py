@@ -25,6 +25,7 @@ from lifecycle.core import SYSTEM, Actor, Core
 from lifecycle.crypto import Sealed
 from lifecycle.errors import InvalidInput, NotFound
 from lifecycle.public_configs import acme_settings, dns_provider
+from lifecycle.records import ConfigRecord
 from lifecycle.secrets import load_secret
 from lifecycle.types.public_cert import ISSUANCE_ACTIVE, ISSUANCE_FAILED, MANUAL, ORDER
 from lifecycle.vocabulary import State
@@ -41,6 +42,16 @@ def _seal_key(core: Core, task_id: str, pem: str) -> dict[str, str]:
 def _open_key(core: Core, task_id: str, sealed: dict[str, str]) -> str:
     s = Sealed(base64.b64decode(sealed["c"]), base64.b64decode(sealed["w"]), sealed["k"])
     return core.keyring.open(s, f"tasks/{task_id}").decode()
+
+
+def _remember_account(core: Core, read: ConfigRecord, account: str) -> None:
+    """Save the CA account registration on its configuration, unless the configuration was
+    changed since it was read (a patch may have replaced the key the account belongs to)."""
+    with core.store.transaction() as tx:
+        config = tx.get_config(read.name, for_update=True)
+        if config is not None and (config.key_payload, config.attributes.get("directory_url")) == (
+                read.key_payload, read.attributes.get("directory_url")):
+            tx.update_config(config.name, attributes=config.attributes | {"account": account})
 
 
 def run_order(core: Core, claimed: tasks.Claimed) -> None:
@@ -61,8 +72,7 @@ def run_order(core: Core, claimed: tasks.Claimed) -> None:
             account = ensure_account(conn, AcmeAccount.from_json(known) if known else None,
                                      eab_key_id=settings.eab_key_id, eab_hmac_key=settings.eab_hmac_key)
             if account.to_json() != known:
-                with core.store.transaction() as tx:
-                    tx.update_config(settings.config.name, attributes=settings.config.attributes | {"account": account.to_json()})
+                _remember_account(core, settings.config, account.to_json())
             if "order" in params:
                 order = resume_order(conn, params["order"], _open_key(core, task.id, params["key"]))
             else:

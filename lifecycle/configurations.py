@@ -104,9 +104,8 @@ def update_configuration(core: Core, actor: Actor, name: str, patch: dict[str, A
     with core.store.transaction() as tx:
         config = _locked(tx, name)
         if config.config_type in PUBLIC_TYPES:
-            raise reject("name", "public certificate configurations cannot be patched; create a new one and point "
-                         "secrets at it")
-        if config.config_type in CA_TYPES:
+            public_configs.update(tx, core, config, patch)
+        elif config.config_type in CA_TYPES:
             unknown = sorted(set(patch) - CA_PATCHABLE)
             if unknown:
                 raise reject(unknown[0], f"cannot be changed on a CA (patchable: {', '.join(sorted(CA_PATCHABLE))})")

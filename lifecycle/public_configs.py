@@ -53,9 +53,9 @@ def _check_key(pem: str | None, field: str) -> str | None:
     return pem
 
 
-def create(tx: Tx, core: Core, actor: Actor, config_type: str, name: str, fields: dict[str, Any]) -> ConfigRecord:
-    """Validate and store a public CA or DNS configuration (inside the caller's transaction)."""
-    now = core.clock()
+def _settings(config_type: str, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate a configuration's fields: (attributes shown, credentials sealed). A missing
+    account key is generated."""
     if config_type == LETS_ENCRYPT:
         env = fields.get("lets_encrypt_environment")
         if env not in LETS_ENCRYPT_DIRECTORIES:
@@ -94,13 +94,47 @@ def create(tx: Tx, core: Core, actor: Actor, config_type: str, name: str, fields
         secret = {"apikey": apikey}
     else:
         raise reject("config_type", f"'{config_type}' is not a public certificate configuration type")
+    return {k: v for k, v in attrs.items() if v is not None}, secret
+
+
+def create(tx: Tx, core: Core, actor: Actor, config_type: str, name: str, fields: dict[str, Any]) -> ConfigRecord:
+    """Validate and store a public CA or DNS configuration (inside the caller's transaction)."""
+    now = core.clock()
+    attrs, secret = _settings(config_type, fields)
     config = ConfigRecord(
-        name=name, config_type=config_type, status=None, attributes={k: v for k, v in attrs.items() if v is not None},
+        name=name, config_type=config_type, status=None, attributes=attrs,
         certificate=None, chain=None, csr=None, crl_der=None, crl_number=0, crl_next_update=None,
         created_by=actor.principal, created_at=now, updated_at=now, **_seal(core, name, secret),
     )
     tx.insert_config(config)
     return config
+
+
+# Request field -> sealed credential, per type: what a patch may replace without showing it.
+_SEALED_FIELDS = {
+    LETS_ENCRYPT: {"lets_encrypt_private_key": "account_key"},
+    ACME_CA: {"private_key": "account_key", "eab_hmac_key": "eab_hmac_key"},
+    CIS: {"cloud_internet_services_apikey": "apikey"},
+}
+
+
+def update(tx: Tx, core: Core, config: ConfigRecord, patch: dict[str, Any]) -> None:
+    """Apply a patch to a public CA or DNS configuration (locked by the caller's transaction).
+
+    Fields left out keep their values; credentials given replace the sealed ones. The CA account
+    registration is kept only while the directory and the account key stay the same: a new key
+    or a new CA registers a new account at the next order."""
+    if config.config_type == ACME_CA and ("eab_key_id" in patch) != ("eab_hmac_key" in patch):
+        raise reject("eab_key_id", "give eab_key_id and eab_hmac_key together")
+    sealed = open_secrets(core, config)
+    current = {k: v for k, v in config.attributes.items() if k != "account"}
+    current |= {field: sealed.get(slot) for field, slot in _SEALED_FIELDS[config.config_type].items()}
+    attrs, secret = _settings(config.config_type, current | patch)
+    known = config.attributes.get("account")
+    if known is not None and secret.get("account_key") == sealed.get("account_key") \
+            and attrs.get("directory_url") == config.attributes.get("directory_url"):
+        attrs["account"] = known
+    tx.update_config(config.name, attributes=attrs, updated_at=core.clock(), **_seal(core, config.name, secret))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,14 +9,26 @@ from starlette.responses import JSONResponse, Response
 
 from api import render
 from api.routes.query import int_param, list_param
-from api.schemas.configurations import CAPatch, ConfigurationAction, ConfigurationPrototype, TemplatePatch, fields_of
+from api.schemas.configurations import (
+    AcmeCAPatch,
+    CAPatch,
+    CisPatch,
+    ConfigurationAction,
+    ConfigurationPrototype,
+    LetsEncryptPatch,
+    TemplatePatch,
+    fields_of,
+)
 from api.schemas.parsing import json_body, parse, parse_body
 from lifecycle import configurations
-from lifecycle.ca_store import CA_TYPES
+from lifecycle import public_configs
+from lifecycle.ca_store import INTERMEDIATE_CA, ROOT_CA, TEMPLATE
 from lifecycle.core import Actor, Core
 from lifecycle.errors import InvalidInput
 
 DEFAULT_LIMIT, MAX_LIMIT = 200, 1000
+_PATCHES = {ROOT_CA: CAPatch, INTERMEDIATE_CA: CAPatch, TEMPLATE: TemplatePatch, public_configs.LETS_ENCRYPT: LetsEncryptPatch,
+            public_configs.ACME_CA: AcmeCAPatch, public_configs.CIS: CisPatch}
 
 
 async def create_configuration(request: Request, core: Core, actor: Actor) -> Response:
@@ -49,7 +61,7 @@ async def get_configuration(request: Request, core: Core, actor: Actor) -> Respo
 async def update_configuration(request: Request, core: Core, actor: Actor) -> Response:
     name = request.path_params["name"]
     current = configurations.get_configuration(core, name)
-    model: Any = CAPatch if current.config.config_type in CA_TYPES else TemplatePatch
+    model: Any = _PATCHES[current.config.config_type]
     body = await parse_body(request, model)
     view = configurations.update_configuration(core, actor, name, body.model_dump(exclude_none=True))
     return JSONResponse(render.configuration(view))

@@ -146,6 +146,18 @@ class CAPatch(Strict):
     issuing_certificates_urls_encoded: StrictBool | None = None
 
 
+def _patch_of(name: str, prototype: type[Strict]) -> type[Strict]:
+    """The prototype's fields, every one optional (the name and type of a configuration stay)."""
+    fields = {k: v for k, v in prototype.model_fields.items() if k not in ("config_type", "name")}
+    return type(name, (Strict,), {"__annotations__": {k: v.annotation | None for k, v in fields.items()},
+                                  **{k: None for k in fields}})
+
+
+LetsEncryptPatch = _patch_of("LetsEncryptPatch", LetsEncryptPrototype)
+AcmeCAPatch = _patch_of("AcmeCAPatch", AcmeCAPrototype)
+CisPatch = _patch_of("CisPatch", CisPrototype)
+
+
 class ConfigurationAction(SubjectFields):
     action_type: StrictStr
     intermediate_certificate_authority: StrictStr | None = None

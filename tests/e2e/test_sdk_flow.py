@@ -36,6 +36,10 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
     KVSecretVersionPrototype,
     PasswordGenerationPolicy,
     PasswordGenerationPolicyPatch,
+    PublicCertificateConfigurationCALetsEncryptPatch,
+    PublicCertificateConfigurationCALetsEncryptPrototype,
+    PublicCertificateConfigurationDNSCloudInternetServicesPatch,
+    PublicCertificateConfigurationDNSCloudInternetServicesPrototype,
     Secret,
     SecretGroup,
     SecretGroupCollection,
@@ -605,3 +609,38 @@ def test_locks_and_412s(sm: SecretsManagerV2) -> None:
     assert api_error(sm.list_secret_locks, secret.id).status_code == 404
     no_content(sm.delete_secret(other.id))
     no_content(sm.delete_secret_group(group.id))
+
+
+# -- public certificate configurations ------------------------------------------------
+
+
+def test_public_configurations_are_patched_with_the_sdks_patch_models(sm: SecretsManagerV2, core: Core) -> None:
+    from acme_client.accounts import generate_account_key
+    from lifecycle.public_configs import open_secrets
+
+    created = sm.create_configuration(PublicCertificateConfigurationCALetsEncryptPrototype(
+        config_type="public_cert_configuration_ca_lets_encrypt", name="le", lets_encrypt_environment="staging",
+        lets_encrypt_private_key=generate_account_key()))
+    assert created.get_status_code() == 201, created.get_result()
+    new_key = generate_account_key()
+    patched = sm.update_configuration("le", PublicCertificateConfigurationCALetsEncryptPatch(
+        lets_encrypt_environment="production", lets_encrypt_private_key=new_key,
+        lets_encrypt_preferred_chain="ISRG Root X1"))
+    assert patched.get_status_code() == 200, patched.get_result()
+    assert {k: patched.get_result()[k] for k in ("lets_encrypt_environment", "lets_encrypt_preferred_chain")} == {
+        "lets_encrypt_environment": "production", "lets_encrypt_preferred_chain": "ISRG Root X1"}
+    with core.store.reader() as tx:
+        config = tx.get_config("le")
+    assert config is not None and open_secrets(core, config)["account_key"] == new_key
+
+    crn = "crn:v1:bluemix:public:internet-svcs:global:a/1:2::"
+    sm.create_configuration(PublicCertificateConfigurationDNSCloudInternetServicesPrototype(
+        config_type="public_cert_configuration_dns_cloud_internet_services", name="cis",
+        cloud_internet_services_crn=crn, cloud_internet_services_apikey="first-key"))
+    patched = sm.update_configuration("cis", PublicCertificateConfigurationDNSCloudInternetServicesPatch(
+        cloud_internet_services_apikey="second-key"))
+    assert patched.get_status_code() == 200 and patched.get_result()["cloud_internet_services_crn"] == crn
+    assert "second-key" not in str(patched.get_result())
+    refused = api_error(sm.update_configuration, "le", PublicCertificateConfigurationCALetsEncryptPatch(
+        lets_encrypt_environment="nowhere"))
+    assert refused.status_code == 400 and "lets_encrypt_environment" in refused.message

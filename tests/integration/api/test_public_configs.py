@@ -1,0 +1,152 @@
+"""Public certificate configurations over HTTP (ACME CAs and the CIS DNS provider): created,
+read without their credentials, patched field by field, on SQLite and PostgreSQL.
+
+Ordering certificates through them needs Pebble: see tests/e2e/test_public_certs.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from starlette.testclient import TestClient
+
+from acme_client.accounts import generate_account_key
+from lifecycle.core import Core
+from lifecycle.public_configs import open_secrets
+
+CONFIGS = "/api/v2/configurations"
+Headers = dict[str, str]
+ACCOUNT = json.dumps({"format": 1, "directory_url": "https://ca.test/dir", "uri": "https://ca.test/acct/1",
+                      "registration": {}})
+
+
+def _create(client: TestClient, admin: Headers, body: dict[str, Any]) -> dict[str, Any]:
+    r = client.post(CONFIGS, json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _patch(client: TestClient, admin: Headers, name: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+    r = client.patch(f"{CONFIGS}/{name}", json=body, headers=admin)
+    assert r.status_code == status, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _stored(core: Core, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    with core.store.reader() as tx:
+        config = tx.get_config(name)
+    assert config is not None
+    return config.attributes, open_secrets(core, config)
+
+
+def _registered(core: Core, name: str) -> None:
+    """What an order leaves behind: the CA account registration on the configuration."""
+    with core.store.transaction() as tx:
+        config = tx.get_config(name, for_update=True)
+        assert config is not None
+        tx.update_config(name, attributes=config.attributes | {"account": ACCOUNT})
+
+
+def _acme_ca(client: TestClient, admin: Headers, name: str = "my-ca", **extra: Any) -> dict[str, Any]:
+    return _create(client, admin, {"config_type": "public_cert_configuration_ca_acme", "name": name,
+                                   "directory_url": "https://ca.test/dir", **extra})
+
+
+def test_preferred_chain_changes_and_the_account_registration_is_kept(client: TestClient, admin: Headers,
+                                                                      core: Core) -> None:
+    _acme_ca(client, admin)
+    _registered(core, "my-ca")
+    key_before = _stored(core, "my-ca")[1]["account_key"]
+    shown = _patch(client, admin, "my-ca", {"preferred_chain": "Alternate Root"})
+    assert shown["preferred_chain"] == "Alternate Root" and shown["directory_url"] == "https://ca.test/dir"
+    attributes, sealed = _stored(core, "my-ca")
+    assert attributes["account"] == ACCOUNT and sealed["account_key"] == key_before
+
+
+def test_a_new_account_key_replaces_the_sealed_one_and_forgets_the_registration(client: TestClient, admin: Headers,
+                                                                                core: Core) -> None:
+    _acme_ca(client, admin)
+    _registered(core, "my-ca")
+    new_key = generate_account_key()
+    shown = _patch(client, admin, "my-ca", {"private_key": new_key})
+    assert "private_key" not in shown and "BEGIN" not in json.dumps(shown)
+    attributes, sealed = _stored(core, "my-ca")
+    assert sealed["account_key"] == new_key
+    assert "account" not in attributes  # the next order registers the new key with the CA
+
+
+def test_a_new_directory_forgets_the_registration(client: TestClient, admin: Headers, core: Core) -> None:
+    _acme_ca(client, admin)
+    _registered(core, "my-ca")
+    _patch(client, admin, "my-ca", {"directory_url": "https://other-ca.test/dir"})
+    attributes, _ = _stored(core, "my-ca")
+    assert attributes["directory_url"] == "https://other-ca.test/dir" and "account" not in attributes
+
+
+def test_lets_encrypt_environment_and_key_are_patchable_as_the_sdk_sends_them(client: TestClient, admin: Headers,
+                                                                               core: Core) -> None:
+    _create(client, admin, {"config_type": "public_cert_configuration_ca_lets_encrypt", "name": "le",
+                            "lets_encrypt_environment": "staging"})
+    _registered(core, "le")
+    new_key = generate_account_key()
+    shown = _patch(client, admin, "le", {"lets_encrypt_environment": "production", "lets_encrypt_private_key": new_key,
+                                         "lets_encrypt_preferred_chain": "ISRG Root X1"})
+    assert (shown["lets_encrypt_environment"], shown["lets_encrypt_preferred_chain"]) == ("production", "ISRG Root X1")
+    attributes, sealed = _stored(core, "le")
+    assert attributes["directory_url"] == "https://acme-v02.api.letsencrypt.org/directory"
+    assert sealed["account_key"] == new_key and "account" not in attributes
+
+
+def test_a_new_cis_api_key_is_sealed_and_never_shown(client: TestClient, admin: Headers, core: Core) -> None:
+    crn = "crn:v1:bluemix:public:internet-svcs:global:a/1:2::"
+    _create(client, admin, {"config_type": "public_cert_configuration_dns_cloud_internet_services", "name": "cis",
+                            "cloud_internet_services_crn": crn, "cloud_internet_services_apikey": "first-api-key"})
+    shown = _patch(client, admin, "cis", {"cloud_internet_services_apikey": "second-api-key-0123456789"})
+    assert shown["cloud_internet_services_crn"] == crn and "second-api-key" not in json.dumps(shown)
+    assert _stored(core, "cis")[1]["apikey"] == "second-api-key-0123456789"
+    with core.store.engine.connect() as db:
+        rows = db.execute(text("SELECT * FROM configurations WHERE name = 'cis'")).all()
+    assert rows and "second-api-key" not in repr(rows)  # sealed at rest
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"private_key": "not a key"}, "private_key"),
+    ({"directory_url": "ftp://ca.test/dir"}, "directory_url"),
+    ({"eab_key_id": "kid-1"}, "eab_key_id"),
+    ({"lets_encrypt_environment": "staging"}, "lets_encrypt_environment"),
+    ({"preferred_chain": 7}, "preferred_chain"),
+])
+def test_bad_patches_are_refused_by_field_and_change_nothing(client: TestClient, admin: Headers, core: Core,
+                                                             body: dict[str, Any], field: str) -> None:
+    _acme_ca(client, admin)
+    _registered(core, "my-ca")
+    before = _stored(core, "my-ca")
+    error = _patch(client, admin, "my-ca", body, status=400)
+    assert field in json.dumps(error)
+    assert "not a key" not in json.dumps(error)  # a rejected credential is not echoed
+    assert _stored(core, "my-ca") == before
+
+
+def test_patching_a_missing_configuration_is_404(client: TestClient, admin: Headers) -> None:
+    _patch(client, admin, "nowhere", {"preferred_chain": "x"}, status=404)
+
+
+def test_an_order_does_not_save_its_account_over_a_key_changed_meanwhile(client: TestClient, admin: Headers,
+                                                                          core: Core) -> None:
+    from lifecycle.acme_orders import _remember_account
+
+    _acme_ca(client, admin)
+    with core.store.reader() as tx:
+        read_by_order = tx.get_config("my-ca")
+    assert read_by_order is not None
+    _patch(client, admin, "my-ca", {"private_key": generate_account_key()})  # while the order registers
+    _remember_account(core, read_by_order, ACCOUNT)
+    assert "account" not in _stored(core, "my-ca")[0]  # the registration belongs to the replaced key
+    with core.store.reader() as tx:
+        current = tx.get_config("my-ca")
+    assert current is not None
+    _remember_account(core, current, ACCOUNT)
+    assert _stored(core, "my-ca")[0]["account"] == ACCOUNT
