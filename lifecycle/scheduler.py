@@ -42,8 +42,17 @@ class TickReport:
 
 
 def tick(core: Core, *, limit: int = BATCH) -> TickReport:
-    """One pass: enqueue due rotations, deactivate expired secrets. Safe to run concurrently.
-    A pass with nothing due takes no write lock (on SQLite, the database's one writer)."""
+    """One pass: enqueue due rotations, deactivate expired secrets; then, on SQLite and unless
+    more is due at once, a bounded share of merging the search index when it is due
+    (lifecycle/store/search_upkeep.py). Safe to run concurrently. A pass with nothing due
+    and no merge due takes no write lock (on SQLite, the database's one writer)."""
+    report = _enqueue_due(core, limit)
+    if not report.more and core.store.search_upkeep is not None:
+        core.store.search_upkeep.run()
+    return report
+
+
+def _enqueue_due(core: Core, limit: int) -> TickReport:
     now = core.clock()
     with core.store.reader() as tx:
         if not tx.scheduled_work_due(now):

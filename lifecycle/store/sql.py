@@ -18,6 +18,7 @@ from lifecycle.errors import Conflict, InvalidInput, LifecycleError, StoreUnavai
 from lifecycle.store.doorbell import Doorbell
 from lifecycle.store.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from lifecycle.store.search import TrigramSample
+from lifecycle.store.search_upkeep import SearchUpkeep
 from lifecycle.store.tx_pki import PkiTx
 from lifecycle.store.tx_secrets import SORTABLE, SecretQuery, SecretsTx
 from lifecycle.store.tx_work import WorkTx
@@ -49,6 +50,7 @@ class SqlStore:
         self.backend = engine.dialect.name
         self.task_bell = Doorbell()  # rung after a commit that queued a task
         self.search_sample = TrigramSample(engine)  # which trigrams of a search term are rare enough to ask
+        self.search_upkeep = SearchUpkeep(self) if self.backend == "sqlite" else None  # merges FTS5's segments
         database = engine.url.database
         self._gate = (WriterGate(Path(database), SQLITE_BUSY_TIMEOUT_MS / 1000)
                       if self.backend == "sqlite" and database and database != ":memory:" else None)

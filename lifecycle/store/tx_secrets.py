@@ -31,6 +31,7 @@ from lifecycle.records import GroupRecord, LockRecord, SecretRecord, VersionEntr
 from lifecycle.store import schema as t
 from lifecycle.store.direct import DirectSelect
 from lifecycle.store.held import Additive
+from lifecycle.store import search_upkeep
 from lifecycle.store.search import matching_ids, search_text
 from lifecycle.store.tx_base import (
     TxBase,
@@ -403,6 +404,11 @@ class SecretsTx(TxBase):
         if query.search:
             conditions.append(s.id.in_(self._searched_ids(query.search)))
         return conditions
+
+    def merge_search_index(self, pages: int) -> bool:
+        """SQLite: one step of merging the search index's segments (search_upkeep.py), about
+        ``pages`` pages; False when there was nothing left to merge."""
+        return search_upkeep.merge_step(self._c, pages)
 
     def _searched_ids(self, term: str) -> Any:
         """The ids of secrets matching ``term``: a list when few match, so the page is planned from

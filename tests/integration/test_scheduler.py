@@ -16,6 +16,7 @@ from lifecycle import scheduler, secrets, workers
 from lifecycle.core import SYSTEM, Core
 from lifecycle.locks import LockRequest, create_locks, delete_locks
 from lifecycle.secrets import SecretDraft
+from lifecycle.store import SecretQuery
 
 
 def _rotating(core: Core, name: str = "svc") -> str:
@@ -340,3 +341,29 @@ def test_a_pass_takes_the_first_due_secrets_without_reading_all_that_fell_due_at
     few = _due_read_cost(core, due, 1, 20)
     many = _due_read_cost(core, due, 21, 2_000)  # 2,020 due now
     assert many < 2 * few, f"taking 10 of 2,020 secrets due at once cost {many}, of 20 cost {few}"
+
+
+def test_a_pass_merges_the_sqlite_search_index_when_its_segments_are_due(core: Core, clock: FakeClock) -> None:
+    """A pass with nothing due still keeps SQLite's search index in few segments
+    (lifecycle/store/search_upkeep.py); one with a full batch due leaves it for a later pass."""
+    for first in range(0, 400, 40):  # ten transactions, ten segments (FTS5 merges 4 by 4)
+        with core.store.transaction() as tx:
+            for i in range(first, first + 40):
+                tx.insert_secret(secret_record(i, name=f"app-{i:04d}-config", next_rotation_date=None))
+    upkeep = core.store.search_upkeep
+    if upkeep is None:  # PostgreSQL: a GIN index, vacuumed by the server
+        assert core.store.backend == "postgresql" and scheduler.tick(core).enqueued == 0
+        return
+    upkeep._sleep = lambda _s: None
+    assert len(upkeep.segment_pages()) > 1
+    due = clock() - timedelta(minutes=1)
+    with core.store.transaction() as tx:
+        for i in range(500, 503):
+            tx.insert_secret(secret_record(i, attributes={"rotation": {"auto_rotate": True, "interval": 1, "unit": "day"}},
+                                           next_rotation_date=due))
+    assert scheduler.tick(core, limit=2).more and upkeep.steps == 0  # more due at once: the backlog first
+    report = scheduler.tick(core, limit=2)
+    assert report.enqueued == 1 and not report.more
+    assert upkeep.steps >= 1 and len(upkeep.segment_pages()) == 1
+    with core.store.reader() as tx:
+        assert tx.list_secrets(SecretQuery(search="app-0123-config"))[1] == 1
