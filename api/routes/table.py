@@ -78,11 +78,11 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("GET", V2 + "/webhooks", events.list_webhooks, M, "List webhooks"),
     Endpoint("DELETE", V2 + "/webhooks/{id}", events.delete_webhook, M, "Delete a webhook", "webhook.delete", status=204),
     Endpoint("GET", V2 + "/webhooks/{id}/deliveries", events.list_deliveries, M, "A webhook's delivery log"),
-    # configurations: private CAs and certificate templates
+    # configurations: private CAs, certificate templates, ACME CAs and DNS providers
     Endpoint("POST", V2 + "/configurations", configurations.create_configuration, M, "Create a configuration", "configuration.create", c.ConfigurationPrototype, 201),
     Endpoint("GET", V2 + "/configurations", configurations.list_configurations, R, "List configurations"),
     Endpoint("GET", V2 + "/configurations/{name}", configurations.get_configuration, R, "Get a configuration"),
-    Endpoint("PATCH", V2 + "/configurations/{name}", configurations.update_configuration, M, "Update a configuration", "configuration.update"),
+    Endpoint("PATCH", V2 + "/configurations/{name}", configurations.update_configuration, M, "Update a configuration", "configuration.update", c.ConfigurationPatch),
     Endpoint("DELETE", V2 + "/configurations/{name}", configurations.delete_configuration, M, "Delete an unused configuration", "configuration.delete", status=204),
     Endpoint("POST", V2 + "/configurations/{name}/actions", configurations.configuration_action, M, "Run a configuration action", "configuration.action", c.ConfigurationAction, 201),
     # locks

@@ -156,6 +156,7 @@ def _patch_of(name: str, prototype: type[Strict]) -> type[Strict]:
 LetsEncryptPatch = _patch_of("LetsEncryptPatch", LetsEncryptPrototype)
 AcmeCAPatch = _patch_of("AcmeCAPatch", AcmeCAPrototype)
 CisPatch = _patch_of("CisPatch", CisPrototype)
+ConfigurationPatch = CAPatch | TemplatePatch | LetsEncryptPatch | AcmeCAPatch | CisPatch  # by the configuration's type
 
 
 class ConfigurationAction(SubjectFields):

@@ -163,6 +163,10 @@ def test_health_and_openapi(client, token_for) -> None:  # type: ignore[no-untyp
     assert doc["openapi"].startswith("3.")
     assert "/api/v2/secrets/{id}" in doc["paths"]
     assert doc["paths"]["/api/v2/secrets"]["post"]["x-certkeeper-role"] == "Writer"
+    patch = doc["paths"]["/api/v2/configurations/{name}"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    kinds = {ref["$ref"].rsplit("/", 1)[1] for ref in doc["components"]["schemas"][patch["$ref"].rsplit("/", 1)[1]]["anyOf"]}
+    assert {"LetsEncryptPatch", "CisPatch", "CAPatch"} <= kinds
+    assert "lets_encrypt_private_key" in doc["components"]["schemas"]["LetsEncryptPatch"]["properties"]
 
 
 def test_destroyed_secret_takes_no_new_version(client, admin) -> None:  # type: ignore[no-untyped-def]
