@@ -7,8 +7,10 @@ merged into one the same searches took 1.5 ms at p50 instead of 2.5 in process (
 instead of 0.68 at a thousand).
 
 The scheduler calls `SearchUpkeep.run` after each pass. When the segments beside the largest
-hold a quarter of its pages or more, it merges every segment into one with FTS5's `merge`
-command, `STEP_PAGES` pages a step, each step a write transaction of its own (through the
+hold a quarter of its pages or more (sizes read from FTS5's %_idx table: an upper estimate
+for segments FTS5 is itself merging, whose consumed pages it still counts), it merges every
+segment into one with FTS5's `merge` command (negative to begin, positive to go on),
+`STEP_PAGES` pages a step, each step a write transaction of its own (through the
 writers' gate, so requests' writes take turns with it) followed by a pause as long, for at
 most `PASS_BUDGET_S` a pass; a merge begun goes on at the next pass until it is done. The
 quarter bounds how often a page is rewritten as the index grows (each merge at least 25%
@@ -40,14 +42,17 @@ _SEGMENT_PAGES = text(f"SELECT max(pgno) >> 1 FROM {FTS_TABLE}_idx GROUP BY segi
 _MERGE = text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('merge', :pages)")
 
 
-def merge_step(conn: Connection, pages: int) -> bool:
-    """One step of merging every segment into one, whatever their levels (a negative 'merge');
-    False when there was nothing left to merge (FTS5's documented test: fewer than two rows
-    changed)."""
+def merge_step(conn: Connection, pages: int, *, begin: bool) -> bool:
+    """One step of merging: with ``begin``, the first step of merging every segment into one,
+    whatever their levels (a negative 'merge'); without, a step of the merge under way (a
+    positive one, which resumes it and leaves segments written since it began alone; a negative
+    one would begin anew with them: with a write between each step, it never ended and the
+    index grew to hundreds of segments until SQLite found it malformed). False when there was
+    nothing left to merge (FTS5's documented test: fewer than two rows changed)."""
     driver = conn.connection.driver_connection
     assert driver is not None
     before = driver.total_changes
-    conn.execute(_MERGE, {"pages": -pages})
+    conn.execute(_MERGE, {"pages": -pages if begin else pages})
     return bool(driver.total_changes - before >= 2)
 
 
@@ -75,16 +80,16 @@ class SearchUpkeep:
         number of steps taken. Without one due, a read of the index's segment list only."""
         if not self.merging and not worth_merging(self.segment_pages()):
             return 0
-        self.merging = True
         taken, deadline = 0, self._clock() + budget_s
         while self._clock() < deadline:
-            started = self._clock()
-            with self._store.transaction() as tx:
-                worked = tx.merge_search_index(STEP_PAGES)
+            with self._store.transaction() as tx:  # timed once the writers' turn is ours
+                started = self._clock()
+                worked = tx.merge_search_index(STEP_PAGES, begin=not self.merging)
+            held = self._clock() - started
             taken += 1
-            if not worked:
-                self.merging = False
+            self.merging = worked
+            if not worked or self._clock() + held >= deadline:
                 break
-            self._sleep(self._clock() - started)  # writers get as long as the step held the lock
+            self._sleep(held)  # writers get as long as the step held the lock
         self.steps += taken
         return taken

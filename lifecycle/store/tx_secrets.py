@@ -405,10 +405,10 @@ class SecretsTx(TxBase):
             conditions.append(s.id.in_(self._searched_ids(query.search)))
         return conditions
 
-    def merge_search_index(self, pages: int) -> bool:
+    def merge_search_index(self, pages: int, *, begin: bool) -> bool:
         """SQLite: one step of merging the search index's segments (search_upkeep.py), about
-        ``pages`` pages; False when there was nothing left to merge."""
-        return search_upkeep.merge_step(self._c, pages)
+        ``pages`` pages, the first of a merge if ``begin``; False when there was nothing left."""
+        return search_upkeep.merge_step(self._c, pages, begin=begin)
 
     def _searched_ids(self, term: str) -> Any:
         """The ids of secrets matching ``term``: a list when few match, so the page is planned from

@@ -95,6 +95,32 @@ def test_a_merge_goes_on_pass_after_pass_within_each_pass_budget(sqlite_store: S
     assert upkeep.run() == 0  # done: nothing is due
 
 
+def test_a_merge_goes_on_to_its_end_while_secrets_are_written_between_its_steps(
+        sqlite_store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each step's pause lets writers in; a merge that began anew at each step with the
+    segments written meanwhile never ended, and the index grew until SQLite found it malformed."""
+    _created(sqlite_store, 40)
+    monkeypatch.setattr(search_upkeep, "STEP_PAGES", 2)
+    written = iter(range(5000, 6000))
+
+    def write_while_paused(_seconds: float) -> None:
+        with sqlite_store.transaction() as tx:  # a segment of its own
+            i = next(written)
+            tx.insert_secret(secret_record(i, name=f"written-while-merging-{i}"))
+
+    upkeep = SearchUpkeep(sqlite_store, sleep=write_while_paused)
+    steps = upkeep.run(budget_s=3600.0)
+    assert not upkeep.merging and steps < 200, steps
+    segments = upkeep.segment_pages()
+    assert len(segments) <= 4 and max(segments) > 10 * sum(sorted(segments)[:-1]), segments  # one big, a few new
+    with sqlite_store.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO secret_search_fts(secret_search_fts) VALUES ('integrity-check')")
+    answers = _answers(sqlite_store)
+    assert answers["app-0007"] == (["app-0007-config"], 1) and answers["config"][1] == 2000
+    with sqlite_store.reader() as tx:
+        assert tx.list_secrets(SecretQuery(search="written-while"))[1] == steps - 1  # a write per pause
+
+
 def test_a_little_growth_after_a_merge_is_left_to_fts5(sqlite_store: SqlStore) -> None:
     _created(sqlite_store, 40)
     upkeep = SearchUpkeep(sqlite_store, sleep=lambda _s: None)
