@@ -15,7 +15,7 @@ from dns_providers.cis import DEFAULT_SERVICE_URL, CisProvider
 from lifecycle.ca_store import key_binding, reject
 from lifecycle.core import Actor, Core
 from lifecycle.crypto import Sealed
-from lifecycle.errors import InvalidInput, NotFound
+from lifecycle.errors import Conflict, InvalidInput, NotFound
 from lifecycle.records import ConfigRecord
 from lifecycle.store import Tx
 from pki.keys import load_private_key_pem
@@ -24,6 +24,7 @@ LETS_ENCRYPT = "public_cert_configuration_ca_lets_encrypt"
 ACME_CA = "public_cert_configuration_ca_acme"
 CIS = "public_cert_configuration_dns_cloud_internet_services"
 CA_TYPES = (LETS_ENCRYPT, ACME_CA)
+ORDER = "public_cert_order"  # the task kind that places and completes an order (lifecycle/acme_orders.py)
 DNS_TYPES = (CIS,)
 LETS_ENCRYPT_DIRECTORIES = {
     "production": "https://acme-v02.api.letsencrypt.org/directory",
@@ -126,13 +127,22 @@ def update(tx: Tx, core: Core, config: ConfigRecord, patch: dict[str, Any]) -> N
     or a new CA registers a new account at the next order."""
     if config.config_type == ACME_CA and ("eab_key_id" in patch) != ("eab_hmac_key" in patch):
         raise reject("eab_key_id", "give eab_key_id and eab_hmac_key together")
+    for field in ("lets_encrypt_private_key", "private_key", "cloud_internet_services_apikey"):
+        if field in patch and patch[field] is None:
+            raise reject(field, "cannot be removed; give a new value or leave it out")
     sealed = open_secrets(core, config)
     current = {k: v for k, v in config.attributes.items() if k != "account"}
     current |= {field: sealed.get(slot) for field, slot in _SEALED_FIELDS[config.config_type].items()}
-    attrs, secret = _settings(config.config_type, current | patch)
+    attrs, secret = _settings(config.config_type, {k: v for k, v in (current | patch).items() if v is not None})
+    same_account = (secret.get("account_key"), attrs.get("directory_url")) == (
+        sealed.get("account_key"), config.attributes.get("directory_url"))
+    if config.config_type in CA_TYPES and not same_account:
+        pending = tx.count_unfinished_tasks_of_secrets_with_attribute(ORDER, "ca", config.name)
+        if pending:
+            raise Conflict(f"{pending} certificate order(s) placed through this configuration are not finished; they "
+                           "belong to its current ACME account, so its key and CA cannot change until they end")
     known = config.attributes.get("account")
-    if known is not None and secret.get("account_key") == sealed.get("account_key") \
-            and attrs.get("directory_url") == config.attributes.get("directory_url"):
+    if known is not None and same_account:
         attrs["account"] = known
     tx.update_config(config.name, attributes=attrs, updated_at=core.clock(), **_seal(core, config.name, secret))
 

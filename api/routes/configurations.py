@@ -63,7 +63,11 @@ async def update_configuration(request: Request, core: Core, actor: Actor) -> Re
     current = configurations.get_configuration(core, name)
     model: Any = _PATCHES[current.config.config_type]
     body = await parse_body(request, model)
-    view = configurations.update_configuration(core, actor, name, body.model_dump(exclude_none=True))
+    # A public configuration's optional fields are removed by an explicit null; CA and template
+    # patches ignore nulls, as before.
+    public = current.config.config_type in (*public_configs.CA_TYPES, *public_configs.DNS_TYPES)
+    patch = body.model_dump(exclude_unset=True) if public else body.model_dump(exclude_none=True)
+    view = configurations.update_configuration(core, actor, name, patch)
     return JSONResponse(render.configuration(view))
 
 

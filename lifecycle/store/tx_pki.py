@@ -69,9 +69,21 @@ class PkiTx(TxBase):
         )
         return int(self._c.execute(q).scalar_one())
 
+    def count_unfinished_tasks_of_secrets_with_attribute(self, kind: str, key: str, value: str) -> int:
+        """Tasks of ``kind`` not yet ended (queued, processing, waiting) whose secret has
+        attribute ``key`` = ``value``."""
+        s, k = t.secrets.c, t.tasks.c
+        q = select(func.count()).select_from(t.tasks.join(t.secrets, k.secret_id == s.id)).where(
+            k.kind == kind, k.status.in_(("queued", "processing", "waiting")), s.attributes[key].as_string() == value)
+        return int(self._c.execute(q).scalar_one())
+
     def configs_sealed_with_other_keys(self, active_key_id: str, limit: int) -> list[ConfigRecord]:
+        """Locked on PostgreSQL: a configuration patched meanwhile (sealed anew) is read as
+        patched, never rewrapped from its old sealed form."""
         c = t.configurations.c
         q = select(t.configurations).where(c.key_id.is_not(None), c.key_id != active_key_id).order_by(c.name).limit(limit)
+        if self._for_update:
+            q = q.with_for_update()
         return [_record(ConfigRecord, r) for r in self._c.execute(q)]
 
     def insert_revocation(self, revocation: RevocationRecord) -> None:

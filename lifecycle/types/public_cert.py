@@ -14,14 +14,13 @@ from acme_client.errors import AcmeConfigurationError
 from lifecycle import tasks
 from lifecycle.ca_store import reject
 from lifecycle.errors import Conflict, InvalidInput
-from lifecycle.public_configs import CA_TYPES, DNS_TYPES, require
+from lifecycle.public_configs import CA_TYPES, DNS_TYPES, ORDER, require
 from lifecycle.records import SecretRecord
 from lifecycle.rotation import DEFAULT_ROTATION, rotation_policy
 from lifecycle.store import Tx
 from lifecycle.types.base import HandlerContext, Material
 from lifecycle.vocabulary import SecretType, State
 
-ORDER = "public_cert_order"
 MANUAL = "manual"
 ISSUANCE_PENDING, ISSUANCE_ACTIVE, ISSUANCE_FAILED = 0, 1, 2
 METADATA = ("common_name", "alt_names", "key_algorithm", "ca", "dns", "bundle_certs", "rotation", "issuance_info",

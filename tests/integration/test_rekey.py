@@ -34,3 +34,14 @@ def test_after_rekey_the_new_root_key_alone_opens_versions_ca_keys_and_webhook_k
     key = only_new.open(Sealed(stored.key_payload, stored.key_wrapped, stored.key_id), f"webhooks/{stored.id}")
     assert key.decode() == hook.signing_key
     core.store.dispose()
+
+
+def test_rekey_locks_the_configurations_it_rewraps_on_postgresql(store) -> None:  # type: ignore[no-untyped-def]
+    """A configuration patched (sealed anew) while a rekey runs must not be rewrapped from the
+    sealed form the rekey read: on PostgreSQL (READ COMMITTED) the rows are read FOR UPDATE."""
+    from fixtures.sql_trace import sent_statements
+
+    with sent_statements(store.engine) as sent, store.transaction() as tx:
+        tx.configs_sealed_with_other_keys("active-key", 10)
+    read = [s.statement for s in sent if "FROM configurations" in s.statement]
+    assert read and all(("FOR UPDATE" in s) == (store.backend == "postgresql") for s in read), read

@@ -150,3 +150,40 @@ def test_an_order_does_not_save_its_account_over_a_key_changed_meanwhile(client:
     assert current is not None
     _remember_account(core, current, ACCOUNT)
     assert _stored(core, "my-ca")[0]["account"] == ACCOUNT
+
+
+def test_an_explicit_null_removes_an_optional_field_but_not_a_credential(client: TestClient, admin: Headers,
+                                                                          core: Core) -> None:
+    _acme_ca(client, admin, preferred_chain="Alt", eab_key_id="kid-1", eab_hmac_key="aG1hYy1rZXk")
+    shown = _patch(client, admin, "my-ca", {"preferred_chain": None, "eab_key_id": None, "eab_hmac_key": None})
+    assert "preferred_chain" not in shown and "eab_key_id" not in shown
+    attributes, sealed = _stored(core, "my-ca")
+    assert "preferred_chain" not in attributes and sealed.get("eab_hmac_key") is None
+    error = _patch(client, admin, "my-ca", {"private_key": None}, status=400)
+    assert "private_key" in json.dumps(error)
+    assert _stored(core, "my-ca")[1]["account_key"] == sealed["account_key"]
+
+
+def test_key_and_ca_stay_while_an_order_of_the_account_is_unfinished(client: TestClient, admin: Headers,
+                                                                      core: Core) -> None:
+    """An order in flight belongs to the account that placed it: resumed with another
+    account's key, the CA would refuse it."""
+    from fixtures.records import secret_record
+    from lifecycle import tasks
+
+    _acme_ca(client, admin)
+    _registered(core, "my-ca")
+    with core.store.transaction() as tx:
+        tx.insert_secret(secret_record(1, secret_type="public_cert", attributes={"ca": "my-ca", "dns": "manual"}))
+        task = tasks.new_task(tx, kind="public_cert_order", trigger="test", secret_id="00000000-0000-0000-0000-000000000001",
+                              params={}, created_by="t", now=core.clock())
+    before = _stored(core, "my-ca")
+    error = _patch(client, admin, "my-ca", {"private_key": generate_account_key()}, status=409)
+    assert "not finished" in json.dumps(error)
+    _patch(client, admin, "my-ca", {"directory_url": "https://other.test/dir"}, status=409)
+    assert _stored(core, "my-ca") == before
+    assert _patch(client, admin, "my-ca", {"preferred_chain": "Alt"})["preferred_chain"] == "Alt"  # same account
+    with core.store.transaction() as tx:
+        tx.update_task(task.id, status="succeeded")
+    _patch(client, admin, "my-ca", {"private_key": generate_account_key()})
+    assert "account" not in _stored(core, "my-ca")[0]
