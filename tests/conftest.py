@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,12 +58,27 @@ def sqlite_database_url(tmp_path: Path) -> str:
     return sqlite_url(tmp_path)
 
 
+@contextmanager
+def _migrated(url: str) -> Iterator[SqlStore]:
+    s = SqlStore.from_url(url)
+    upgrade(s.engine)
+    try:
+        yield s
+    finally:
+        s.dispose()
+
+
 @pytest.fixture
 def store(database_url: str) -> Iterator[SqlStore]:
-    s = SqlStore.from_url(database_url)
-    upgrade(s.engine)
-    yield s
-    s.dispose()
+    with _migrated(database_url) as s:
+        yield s
+
+
+@pytest.fixture
+def sqlite_store(sqlite_database_url: str) -> Iterator[SqlStore]:
+    """A migrated store on SQLite only, for what SQLite alone does (its writers' gate, FTS5)."""
+    with _migrated(sqlite_database_url) as s:
+        yield s
 
 
 @pytest.fixture

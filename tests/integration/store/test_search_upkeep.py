@@ -5,24 +5,13 @@ segments hold a quarter of the largest one's pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from fixtures.records import secret_record
 from lifecycle.store import SecretQuery, SqlStore, search_upkeep
-from lifecycle.store.migrate import upgrade
 from lifecycle.store.search_upkeep import SearchUpkeep, worth_merging
 
 TERMS = ["app-0007", "config", "0000-000000000012", "-001", "nowhere"]
-
-
-@pytest.fixture
-def sqlite_store(sqlite_database_url: str) -> Iterator[SqlStore]:
-    s = SqlStore.from_url(sqlite_database_url)
-    upgrade(s.engine)
-    yield s
-    s.dispose()
 
 
 def _created(store: SqlStore, transactions: int, per_transaction: int = 50) -> None:

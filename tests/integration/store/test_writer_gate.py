@@ -12,23 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.databases import sqlite_url
 from fixtures.records import secret_record
 from fixtures.sql_trace import sent_statements
 from lifecycle.errors import StoreUnavailable
 from lifecycle.store import SqlStore
-from lifecycle.store.migrate import upgrade
 from lifecycle.store.writer_gate import WriterGate
 
 WAIT_S = 30  # bound on every wait below; none is reached when the gate works
-
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> SqlStore:
-    store = SqlStore.from_url(sqlite_url(tmp_path))
-    upgrade(store.engine)
-    yield store  # type: ignore[misc]
-    store.dispose()
 
 
 def test_a_second_writer_of_the_process_starts_when_the_first_commits(sqlite_store: SqlStore) -> None:
