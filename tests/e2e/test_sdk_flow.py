@@ -632,6 +632,8 @@ def test_public_configurations_are_patched_with_the_sdks_patch_models(sm: Secret
     with core.store.reader() as tx:
         config = tx.get_config("le")
     assert config is not None and open_secrets(core, config)["account_key"] == new_key
+    got = sm.get_configuration("le").get_result()  # the key is never shown (README: read it as a dict)
+    assert got["lets_encrypt_environment"] == "production" and "lets_encrypt_private_key" not in got
 
     crn = "crn:v1:bluemix:public:internet-svcs:global:a/1:2::"
     sm.create_configuration(PublicCertificateConfigurationDNSCloudInternetServicesPrototype(
