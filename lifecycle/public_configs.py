@@ -117,34 +117,38 @@ _SEALED_FIELDS = {
     ACME_CA: {"private_key": "account_key", "eab_hmac_key": "eab_hmac_key"},
     CIS: {"cloud_internet_services_apikey": "apikey"},
 }
+_REMOVABLE_SEALED = {"eab_hmac_key"}  # with eab_key_id; an account key or API key is only replaced
 
 
 def update(tx: Tx, core: Core, config: ConfigRecord, patch: dict[str, Any]) -> None:
     """Apply a patch to a public CA or DNS configuration (locked by the caller's transaction).
 
-    Fields left out keep their values; credentials given replace the sealed ones. The CA account
+    Fields left out keep their values; credentials given replace the sealed ones (sealed anew
+    only when they change, since the sealed form keys the cached DNS client). The CA account
     registration is kept only while the directory and the account key stay the same: a new key
     or a new CA registers a new account at the next order."""
     if config.config_type == ACME_CA and ("eab_key_id" in patch) != ("eab_hmac_key" in patch):
         raise reject("eab_key_id", "give eab_key_id and eab_hmac_key together")
-    for field in ("lets_encrypt_private_key", "private_key", "cloud_internet_services_apikey"):
+    sealed_fields = _SEALED_FIELDS[config.config_type]
+    for field in sealed_fields.keys() - _REMOVABLE_SEALED:
         if field in patch and patch[field] is None:
             raise reject(field, "cannot be removed; give a new value or leave it out")
     sealed = open_secrets(core, config)
     current = {k: v for k, v in config.attributes.items() if k != "account"}
-    current |= {field: sealed.get(slot) for field, slot in _SEALED_FIELDS[config.config_type].items()}
+    current |= {field: sealed.get(slot) for field, slot in sealed_fields.items()}
     attrs, secret = _settings(config.config_type, {k: v for k, v in (current | patch).items() if v is not None})
     same_account = (secret.get("account_key"), attrs.get("directory_url")) == (
         sealed.get("account_key"), config.attributes.get("directory_url"))
     if config.config_type in CA_TYPES and not same_account:
-        pending = tx.count_unfinished_tasks_of_secrets_with_attribute(ORDER, "ca", config.name)
+        pending = tx.count_active_tasks_of_secrets_with_attribute(ORDER, "ca", config.name)
         if pending:
             raise Conflict(f"{pending} certificate order(s) placed through this configuration are not finished; they "
                            "belong to its current ACME account, so its key and CA cannot change until they end")
     known = config.attributes.get("account")
     if known is not None and same_account:
         attrs["account"] = known
-    tx.update_config(config.name, attributes=attrs, updated_at=core.clock(), **_seal(core, config.name, secret))
+    resealed = _seal(core, config.name, secret) if secret != sealed else {}  # the DNS client is kept while they stay
+    tx.update_config(config.name, attributes=attrs, updated_at=core.clock(), **resealed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ async def update_configuration(request: Request, core: Core, actor: Actor) -> Re
     body = await parse_body(request, model)
     # A public configuration's optional fields are removed by an explicit null; CA and template
     # patches ignore nulls, as before.
-    public = current.config.config_type in (*public_configs.CA_TYPES, *public_configs.DNS_TYPES)
+    public = current.config.config_type in configurations.PUBLIC_TYPES
     patch = body.model_dump(exclude_unset=True) if public else body.model_dump(exclude_none=True)
     view = configurations.update_configuration(core, actor, name, patch)
     return JSONResponse(render.configuration(view))

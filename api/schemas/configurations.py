@@ -129,13 +129,15 @@ ConfigurationPrototype = Annotated[
     Field(discriminator="config_type"),
 ]
 
-TemplatePatch = type(
-    "TemplatePatch",
-    (Strict,),
-    {"__annotations__": {k: v.annotation for k, v in TemplatePrototype.model_fields.items()
-                         if k not in ("config_type", "name", "certificate_authority")},
-     **{k: None for k in TemplatePrototype.model_fields if k not in ("config_type", "name", "certificate_authority")}},
-)
+def _patch_of(name: str, prototype: type[Strict], *fixed: str) -> type[Strict]:
+    """The prototype's fields, each optional (left out: unchanged), but its name, its type and
+    ``fixed``, which no patch changes."""
+    fields = {k: v for k, v in prototype.model_fields.items() if k not in ("config_type", "name", *fixed)}
+    return type(name, (Strict,), {"__annotations__": {k: v.annotation for k, v in fields.items()},
+                                  **{k: None for k in fields}})
+
+
+TemplatePatch = _patch_of("TemplatePatch", TemplatePrototype, "certificate_authority")
 
 
 class CAPatch(Strict):
@@ -144,13 +146,6 @@ class CAPatch(Strict):
     crl_disable: StrictBool | None = None
     crl_distribution_points_encoded: StrictBool | None = None
     issuing_certificates_urls_encoded: StrictBool | None = None
-
-
-def _patch_of(name: str, prototype: type[Strict]) -> type[Strict]:
-    """The prototype's fields, every one optional (the name and type of a configuration stay)."""
-    fields = {k: v for k, v in prototype.model_fields.items() if k not in ("config_type", "name")}
-    return type(name, (Strict,), {"__annotations__": {k: v.annotation | None for k, v in fields.items()},
-                                  **{k: None for k in fields}})
 
 
 LetsEncryptPatch = _patch_of("LetsEncryptPatch", LetsEncryptPrototype)

@@ -69,14 +69,6 @@ class PkiTx(TxBase):
         )
         return int(self._c.execute(q).scalar_one())
 
-    def count_unfinished_tasks_of_secrets_with_attribute(self, kind: str, key: str, value: str) -> int:
-        """Tasks of ``kind`` not yet ended (queued, processing, waiting) whose secret has
-        attribute ``key`` = ``value``."""
-        s, k = t.secrets.c, t.tasks.c
-        q = select(func.count()).select_from(t.tasks.join(t.secrets, k.secret_id == s.id)).where(
-            k.kind == kind, k.status.in_(("queued", "processing", "waiting")), s.attributes[key].as_string() == value)
-        return int(self._c.execute(q).scalar_one())
-
     def configs_sealed_with_other_keys(self, active_key_id: str, limit: int) -> list[ConfigRecord]:
         """Locked on PostgreSQL: a configuration patched meanwhile (sealed anew) is read as
         patched, never rewrapped from its old sealed form."""

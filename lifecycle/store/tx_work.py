@@ -23,6 +23,7 @@ from lifecycle.store.tx_secrets import expired_active, expiry_notice_due, first_
 
 _INSERT_EVENT = insert(t.events).returning(t.events.c.id)
 _GET_TOKEN = select(t.api_tokens).where(t.api_tokens.c.id == bindparam("id"))
+_ACTIVE = ("queued", "processing", "waiting")  # task statuses before an end (lifecycle/tasks.py)
 _UPDATE_TASK = update(t.tasks).where(t.tasks.c.id == bindparam("row_id"))
 _UPDATE_TASK_FENCED = _UPDATE_TASK.where(t.tasks.c.fence == bindparam("expect_fence"))
 
@@ -175,11 +176,16 @@ class WorkTx(TxBase):
 
     def active_task(self, secret_id: str, kinds: Sequence[str]) -> TaskRecord | None:
         k = t.tasks.c
-        q = select(t.tasks).where(
-            k.secret_id == secret_id, k.kind.in_(list(kinds)), k.status.in_(["queued", "processing", "waiting"])
-        )
+        q = select(t.tasks).where(k.secret_id == secret_id, k.kind.in_(list(kinds)), k.status.in_(_ACTIVE))
         row = self._c.execute(q.limit(1)).first()
         return _record(TaskRecord, row) if row else None
+
+    def count_active_tasks_of_secrets_with_attribute(self, kind: str, key: str, value: str) -> int:
+        """Active tasks (not yet ended) of ``kind`` whose secret has attribute ``key`` = ``value``."""
+        s, k = t.secrets.c, t.tasks.c
+        q = select(func.count()).select_from(t.tasks.join(t.secrets, k.secret_id == s.id)).where(
+            k.kind == kind, k.status.in_(_ACTIVE), s.attributes[key].as_string() == value)
+        return int(self._c.execute(q).scalar_one())
 
     # -- events and webhooks -----------------------------------------------
     def insert_event(self, event: EventRecord, *, want_id: bool = True) -> int | None:

@@ -42,6 +42,13 @@ def _stored(core: Core, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return config.attributes, open_secrets(core, config)
 
 
+def _sealed_form(core: Core, name: str) -> tuple[Any, ...]:
+    with core.store.reader() as tx:
+        config = tx.get_config(name)
+    assert config is not None
+    return config.key_payload, config.key_wrapped, config.key_id
+
+
 def _registered(core: Core, name: str) -> None:
     """What an order leaves behind: the CA account registration on the configuration."""
     with core.store.transaction() as tx:
@@ -60,7 +67,9 @@ def test_preferred_chain_changes_and_the_account_registration_is_kept(client: Te
     _acme_ca(client, admin)
     _registered(core, "my-ca")
     key_before = _stored(core, "my-ca")[1]["account_key"]
+    sealed_before = _sealed_form(core, "my-ca")
     shown = _patch(client, admin, "my-ca", {"preferred_chain": "Alternate Root"})
+    assert _sealed_form(core, "my-ca") == sealed_before  # credentials unchanged: not sealed anew
     assert shown["preferred_chain"] == "Alternate Root" and shown["directory_url"] == "https://ca.test/dir"
     attributes, sealed = _stored(core, "my-ca")
     assert attributes["account"] == ACCOUNT and sealed["account_key"] == key_before
