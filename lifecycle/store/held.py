@@ -21,6 +21,8 @@ hold, and anything that would have to run raises `CannotHold`. Taken out, each w
 also compiled for the database and its parameters processed into what the driver takes
 (`prepare`), so the write transaction hands them to the driver's executemany as they are:
 SQLAlchemy's per-row work (JSON, datetimes) is done in the snapshot, outside the write lock.
+Writes held in the write transaction itself are prepared when they run, for the same
+executemany (through `Connection.execute` a batch of eight reads' marks cost ~3x as much).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
+
+from lifecycle.store.direct import execute_many
 
 # The kinds of held write, in the order a flush runs them.
 ORDER = ("secret_insert", "label_insert", "search_insert", "count_add", "version_insert", "version_update",
@@ -152,6 +156,7 @@ class HeldWrites:
             self._add(w)
 
     def _run(self, writes: list[HeldWrite]) -> None:
+        prepare([w for w in writes if w.driver is None], self.conn.dialect)  # (replayed ones come prepared)
         groups: dict[tuple[int, int, tuple[str, ...]], list[HeldWrite]] = {}
         for w in sorted(writes, key=lambda w: _RANK[w.kind]):  # stable: the batch's order within a kind
             groups.setdefault((_RANK[w.kind], id(w.statement), tuple(w.params)), []).append(w)
@@ -164,7 +169,7 @@ class HeldWrites:
                 group.sort(key=lambda w: w.row)  # stable: two writes to one row keep their order
             drivers = [w.driver for w in group if w.driver is not None]
             if len(drivers) == len(group):
-                self.conn.exec_driver_sql(drivers[0][0], [args for _sql, args in drivers])
+                execute_many(self.conn, drivers[0][0], [args for _sql, args in drivers])
             else:
                 self.conn.execute(group[0].statement, [w.params for w in group])
 

@@ -5,12 +5,14 @@ writes to one row keep their order; rows read ahead serve one read and yield to 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from fixtures.records import T0, secret_record, version_record
 from fixtures.sql_trace import sent_statements
+from lifecycle.errors import Conflict
 from lifecycle.records import AuditRecord, EventRecord, LockRecord, TaskRecord
 from lifecycle.store import SqlStore, Tx
 
@@ -76,6 +78,7 @@ def test_a_held_batch_writes_the_same_rows_as_one_by_one_in_one_executemany_per_
         assert not [x.head for x in sent if x.head.split()[0] in ("INSERT", "UPDATE")]  # nothing written yet
     writes = [x for x in sent if x.head.split()[0] in ("INSERT", "UPDATE", "DELETE")]
     assert len(writes) == 6 and all(x.executemany for x in writes)  # version, labels, erase, secret, event, audit
+    assert not [x.head for x in writes if x.compiled], "held writes went through SQLAlchemy's execution"
     assert _state(stocked) == _state(stocked, OTHERS)
     assert _state(stocked)[0] == ({"rotated": 4}, {"current": "v004", "previous": "v003"},
                                   [(4, True), (3, True), (2, False), (1, False)])
@@ -112,6 +115,18 @@ def test_writes_planned_in_a_snapshot_and_replayed_go_to_the_driver_as_made_with
 
     assert rows(SECRETS) == rows(OTHERS) and _state(stocked) == _state(stocked, OTHERS)
     assert rows(SECRETS)[0][1][0][1] == version_record(SECRETS[0].id, 2).created_at  # a datetime, read back as one
+
+
+def test_a_held_batch_that_breaks_a_constraint_fails_whole_naming_no_value(stocked: SqlStore) -> None:
+    """The driver's error comes back as the store's Conflict, as from SQLAlchemy, without the
+    rows' values (they may hold sealed payloads), and nothing of the batch is written."""
+    clash = version_record(SECRETS[1].id, 2)
+    with pytest.raises(Conflict) as caught, stocked.transaction() as tx, tx.held_writes():
+        tx.insert_version(version_record(SECRETS[0].id, 2))
+        tx.insert_version(replace(clash, secret_id=SECRETS[0].id, seq=3))
+        tx.insert_version(clash)  # the same id again
+    assert clash.id not in str(caught.value) and SECRETS[0].id not in str(caught.value)
+    assert _state(stocked)[:2] == [({}, {"current": "v001"}, [(1, True)])] * 2
 
 
 def test_a_failed_unit_is_undone_alone(stocked: SqlStore) -> None:
