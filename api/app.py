@@ -22,6 +22,7 @@ from starlette.routing import Route
 from api.auth import authenticate, authorize
 from api.endpoint import Endpoint
 from api.errors import error_response, render_error, status_and_code
+from api.routing import IndexedRouter
 from api.routes.table import ROUTES
 from lifecycle import audit, scheduler
 from lifecycle.background import background_handlers
@@ -116,11 +117,9 @@ def create_app(
             if pool is not None:
                 pool.stop()
 
-    app = Starlette(
-        routes=[Route(ep.path, _wrap(ep, core), methods=[ep.method]) for ep in table],
-        exception_handlers={HTTPException: _http_error},
-        lifespan=lifespan,
-    )
+    app = Starlette(exception_handlers={HTTPException: _http_error})
+    app.router = IndexedRouter([Route(ep.path, _wrap(ep, core), methods=[ep.method]) for ep in table],
+                               lifespan=lifespan)
     app.state.core = core
     app.state.routes = table
     return app
