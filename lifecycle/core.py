@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.crypto import Keyring
 from lifecycle.errors import Forbidden
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from dns_providers.cis import CisProvider
     from lifecycle.ca_store import OpenedCA
     from lifecycle.batched_creates import PlannedCreate
-    from lifecycle.payload_reads import PayloadRead
+    from lifecycle.payload_reads import PayloadRead, ReadInBatch
     from lifecycle.secrets import SecretView
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8200"
@@ -41,7 +41,8 @@ class Core:
     ca_cache: OpenedCache[OpenedCA] = field(default_factory=OpenedCache, compare=False, repr=False)  # opened CA keys
     dns_providers: OpenedCache[CisProvider] = field(default_factory=OpenedCache, compare=False, repr=False)
     # the marks of payload reads served together, committed together (lifecycle/payload_reads.py)
-    payload_reads: GroupCommit[PayloadRead, None] = field(default_factory=GroupCommit, compare=False, repr=False)
+    payload_reads: GroupCommit[PayloadRead | ReadInBatch, Any] = field(default_factory=GroupCommit, compare=False,
+                                                                      repr=False)
     # secrets created together over the API, committed together (lifecycle/batched_creates.py)
     creates: GroupCommit[PlannedCreate, SecretView] = field(default_factory=GroupCommit, compare=False, repr=False)
     create_hints: PlanHints = field(default_factory=PlanHints, compare=False, repr=False)

@@ -8,6 +8,11 @@ CLI), and `record`, behind the API, joins the reads of one event-loop turn into 
 transaction (lifecycle/group_commit.py). Either way the caller gets the data only once the
 audit event of its read has committed, and a read whose marks cannot be written fails.
 
+A read of one statement (a secret's current data by id, the API's hottest call) can leave the
+read itself to the batch: `read_together` hands over what to read, and the batch makes all
+such reads on one connection before it writes their marks. Opening a reader cost about as
+much as the statement (~80 us on SQLite); once per batch, not once per read.
+
 Between the snapshot and the write the secret may change (a rotation, a deletion): the marks
 still say what was read. The version read is marked downloaded, the audit event names it,
 and the update of a deleted secret's row changes nothing.
@@ -15,13 +20,18 @@ and the update of a deleted secret's row changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any, TypeVar
 
 from lifecycle import audit
 from lifecycle.core import Actor, Core
+from lifecycle.errors import CertkeeperError
 from lifecycle.store import SqlStore, Tx
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +69,32 @@ def write_now(store: SqlStore, reads: list[PayloadRead]) -> None:
         write(tx, reads)
 
 
-def _commit(store: SqlStore, reads: list[PayloadRead]) -> list[None]:
-    write_now(store, reads)
-    return [None] * len(reads)
+@dataclass(frozen=True, slots=True)
+class ReadInBatch:
+    """A read the batch makes: ``run`` reads with one statement on the reader it is given (no
+    snapshot spans the batch's reads) and returns what to answer and the read's marks (None
+    when nothing was read); the domain error it raises is answered to its caller alone."""
+
+    run: Callable[[Tx], tuple[Any, PayloadRead | None]]
+
+
+def _commit(store: SqlStore, items: list[PayloadRead | ReadInBatch]) -> list[Any]:
+    answers: list[Any] = [None] * len(items)
+    reads = [item for item in items if isinstance(item, PayloadRead)]
+    in_batch = [i for i, item in enumerate(items) if isinstance(item, ReadInBatch)]
+    if in_batch:
+        with store.reader(unwrapped=True) as tx:
+            for i in in_batch:
+                try:
+                    answers[i], read = items[i].run(tx)  # type: ignore[union-attr]
+                except CertkeeperError as exc:  # not found, not allowed: this read's answer
+                    answers[i] = exc
+                    continue
+                if read is not None:
+                    reads.append(read)
+    if reads:
+        write_now(store, reads)
+    return answers
 
 
 async def record(core: Core, read: PayloadRead | None) -> None:
@@ -70,3 +103,11 @@ async def record(core: Core, read: PayloadRead | None) -> None:
     None (nothing was read: a secret without a version yet) returns at once."""
     if read is not None:
         await core.payload_reads.submit(read, partial(_commit, core.store))
+
+
+async def read_together(core: Core, run: Callable[[Tx], tuple[V, PayloadRead | None]]) -> V:
+    """What ``run`` answers (see `ReadInBatch`), once the marks of its read have committed with
+    those of the other reads of this event-loop turn; raises what ``run`` raised, or what the
+    batch's reader or commit met (then every read of the batch fails alike)."""
+    answer: V = await core.payload_reads.submit(ReadInBatch(run), partial(_commit, core.store))
+    return answer

@@ -247,7 +247,19 @@ def read_secret(core: Core, actor: Actor, secret_id: str) -> tuple[SecretView, P
     issued yet, so only metadata and nothing read. Raises NotFound."""
     now = core.clock()
     with core.store.reader(unwrapped=True) as tx:
-        found = tx.get_secret_staged(secret_id, Stage.CURRENT)
+        return _read_current(core, actor, tx, secret_id, now)
+
+
+async def read_secret_recorded(core: Core, actor: Actor, secret_id: str) -> SecretView:
+    """As `read_secret`, read together with the other payload reads of this event-loop turn and
+    returned once the read's marks and audit event have committed (the API's reads)."""
+    now = core.clock()
+    return await payload_reads.read_together(core, lambda tx: _read_current(core, actor, tx, secret_id, now))
+
+
+def _read_current(core: Core, actor: Actor, tx: Tx, secret_id: str,
+                  now: datetime) -> tuple[SecretView, PayloadRead | None]:
+    found = tx.get_secret_staged(secret_id, Stage.CURRENT)  # one statement: a snapshot by itself
     if found is None or not actor.may_access(found[0].secret_group_id):
         raise NotFound("secret", secret_id)
     return _payload_view(core, actor, *found, now)

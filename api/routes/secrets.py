@@ -68,8 +68,8 @@ async def list_secrets(request: Request, core: Core, actor: Actor) -> Response:
 
 
 async def get_secret(request: Request, core: Core, actor: Actor) -> Response:
-    view, read = secrets.read_secret(core, actor, request.path_params["id"])
-    await payload_reads.record(core, read)  # the data goes out once the read's audit event committed
+    # the data goes out once the read's audit event committed
+    view = await secrets.read_secret_recorded(core, actor, request.path_params["id"])
     return JSONResponse(render.secret(core, view))
 
 

@@ -8,15 +8,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from api.app import create_app
 from fixtures.sql_trace import sent_statements
-from lifecycle import secrets
+from lifecycle import groups, secrets
 from lifecycle.core import SYSTEM, Core
 from lifecycle.errors import NotFound
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import schema as t
+from lifecycle.vocabulary import Role
 
 PAYLOAD = "READ-PAYLOAD-77"
 
@@ -96,3 +97,41 @@ def test_a_read_by_id_takes_its_rows_in_one_statement(core) -> None:  # type: ig
     with sent_statements(core.store.engine) as sent, pytest.raises(NotFound, match="no-such-secret"):
         secrets.read_secret(core, SYSTEM, "no-such-secret")
     assert [s.head.split()[0] for s in sent] == ["SELECT"]
+
+
+def test_reads_made_by_their_batch_answer_each_alone(core, token_for) -> None:  # type: ignore[no-untyped-def]
+    """Reads by id are made by the batch that commits their marks, on one connection: a secret
+    missing or outside the token's groups is that read's 404, and only the reads that found
+    their data are recorded."""
+    team = groups.create_group(core, SYSTEM, "team-a", None)
+    other = groups.create_group(core, SYSTEM, "team-b", None)
+    mine = secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", "mine", fields={"payload": PAYLOAD},
+                                                           secret_group_id=team.id))
+    theirs = secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", "theirs", fields={"payload": "THEIRS-9"},
+                                                             secret_group_id=other.id))
+    paths = [(f"/api/v2/secrets/{mine.secret.id}", "mine-1"), (f"/api/v2/secrets/{theirs.secret.id}", "theirs"),
+             ("/api/v2/secrets/0190a4b2-0000-7000-8000-000000000000", "missing"),
+             (f"/api/v2/secrets/{mine.secret.id}", "mine-2")]
+    reader = token_for(Role.SECRETS_READER, groups=[team.id])
+    asyncio.run(_get_all(core, [("/api/v2/secrets?limit=1", "warm")], reader))  # the token's row read
+    connects: list[object] = []
+    counted = connects.append
+    event.listen(core.store.engine, "engine_connect", counted)
+    try:
+        with sent_statements(core.store.engine) as sent:
+            responses = asyncio.run(_get_all(core, paths, reader))
+    finally:
+        event.remove(core.store.engine, "engine_connect", counted)
+
+    assert [r.status_code for r in responses] == [200, 404, 404, 200]
+    assert [r.json()["payload"] for r in responses[::3]] == [PAYLOAD, PAYLOAD]
+    assert all("THEIRS-9" not in r.text for r in responses)
+    assert sorted(e.request_id for e in _audit(core, mine.secret.id)) == ["mine-1", "mine-2"]
+    assert [(e.outcome, e.request_id) for e in _audit(core, theirs.secret.id)] == [("error", "theirs")]  # no read
+    assert not secrets.get_secret(core, SYSTEM, theirs.secret.id, with_payload=False).secret.downloaded
+    # The four reads' statements, then one transaction writing the marks of the two that found
+    # data (the two failures' audit events are written one by one, as any failed request's).
+    heads = [s.head.split()[0] for s in sent]
+    assert heads[:4] == ["SELECT"] * 4 and heads.count("SELECT") == 4, heads
+    assert [len(s.parameters) for s in sent if s.head == "INSERT INTO audit_events" and s.executemany] == [2]
+    assert len(connects) == 4  # one for the four reads, one for their marks, one per failure's audit event
