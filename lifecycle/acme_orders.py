@@ -27,7 +27,8 @@ from lifecycle.errors import InvalidInput, NotFound
 from lifecycle.public_configs import acme_settings, dns_provider
 from lifecycle.records import ConfigRecord
 from lifecycle.secrets import load_secret
-from lifecycle.types.public_cert import ISSUANCE_ACTIVE, ISSUANCE_FAILED, MANUAL, ORDER
+from lifecycle.task_kinds import PUBLIC_CERT_ORDER
+from lifecycle.types.public_cert import ISSUANCE_ACTIVE, ISSUANCE_FAILED, MANUAL
 from lifecycle.vocabulary import State
 
 VALIDATE = "public_cert_action_validate_dns_challenge"
@@ -191,7 +192,7 @@ def validate_dns_challenge(core: Core, actor: Actor, secret_id: str) -> dict[str
         if secret.secret_type != "public_cert" or secret.attributes.get("dns") != MANUAL:
             raise InvalidInput(f"action_type: {VALIDATE} applies to public certificates with manual DNS",
                                field="action_type")
-        task = tx.active_task(secret.id, [ORDER])
+        task = tx.active_task(secret.id, [PUBLIC_CERT_ORDER])
         if task is None or task.status != tasks.WAITING:
             raise InvalidInput("action_type: no order is waiting for its DNS challenges to be validated",
                                field="action_type")
@@ -199,4 +200,4 @@ def validate_dns_challenge(core: Core, actor: Actor, secret_id: str) -> dict[str
     return {"action_type": VALIDATE}
 
 
-HANDLERS = {ORDER: run_order}
+HANDLERS = {PUBLIC_CERT_ORDER: run_order}

@@ -20,12 +20,12 @@ from lifecycle.core import SYSTEM, Core
 from lifecycle.errors import CertkeeperError, NotFound
 from lifecycle.store import Tx
 from lifecycle.store.held import CannotHold
+from lifecycle.task_kinds import ROTATION
 from lifecycle.vocabulary import State
 from lifecycle.workers import batched
 
 log = logging.getLogger("certkeeper.scheduler")
 
-ROTATION = "rotation"
 # Tests only: called inside a batch of rotations' transaction just before it commits, so a
 # crash test can kill the process there (see tests/e2e/test_workers.py).
 before_commit: Callable[[list[tasks.Claimed]], None] | None = None

@@ -16,6 +16,7 @@ from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.rules import check_client_request_token, check_metadata
 from lifecycle.secrets import load_secret
 from lifecycle.store import Tx
+from lifecycle.task_kinds import ROTATION
 from lifecycle.types import handler_for
 from lifecycle.types.base import HandlerContext, Material
 from lifecycle.vocabulary import Stage, State
@@ -141,7 +142,7 @@ def create_version_in(
     task_id = None
     if rotation_trigger:
         task_id = tasks.new_task(
-            tx, kind="rotation", trigger=rotation_trigger, secret_id=secret.id, params={}, created_by=actor.principal,
+            tx, kind=ROTATION, trigger=rotation_trigger, secret_id=secret.id, params={}, created_by=actor.principal,
             now=now, status=tasks.SUCCEEDED,
         ).id
         tx.update_task(task_id, result={"version_id": version.id})
