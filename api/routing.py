@@ -39,6 +39,10 @@ def _filed_under(route: BaseRoute) -> tuple[int, tuple[str, ...]] | None:
 class IndexedRouter(Router):
     def __init__(self, routes: Sequence[BaseRoute], **kwargs: object) -> None:
         super().__init__(routes=list(routes), **kwargs)  # type: ignore[arg-type]
+        self._file_routes()
+
+    def _file_routes(self) -> None:
+        self._filed_count = len(self.routes)
         anywhere = [i for i, route in enumerate(self.routes) if _filed_under(route) is None]
         filed: dict[tuple[int, tuple[str, ...]], list[int]] = {}
         for i, route in enumerate(self.routes):
@@ -52,6 +56,8 @@ class IndexedRouter(Router):
         if scope["type"] != "http":
             await super().app(scope, receive, send)
             return
+        if len(self.routes) != self._filed_count:  # a route added since (add_route, mount): filed anew
+            self._file_routes()
         candidates = self._filed.get(_key(get_route_path(scope)), self._anywhere)
         partial: BaseRoute | None = None
         partial_scope: Scope = {}

@@ -79,21 +79,34 @@ class ReadInBatch:
 
 
 def _commit(store: SqlStore, items: list[PayloadRead | ReadInBatch]) -> list[Any]:
+    """The reads left to the batch, then one transaction with the marks of every read that
+    found data. A read's own failure (not found, not allowed, a row it cannot decode) is its
+    answer alone; a database error fails the batch, and then no read's data is kept here for
+    the error's traceback to reach."""
     answers: list[Any] = [None] * len(items)
-    reads = [item for item in items if isinstance(item, PayloadRead)]
-    in_batch = [i for i, item in enumerate(items) if isinstance(item, ReadInBatch)]
-    if in_batch:
-        with store.reader(unwrapped=True) as tx:
-            for i in in_batch:
-                try:
-                    answers[i], read = items[i].run(tx)  # type: ignore[union-attr]
-                except CertkeeperError as exc:  # not found, not allowed: this read's answer
-                    answers[i] = exc
-                    continue
-                if read is not None:
-                    reads.append(read)
-    if reads:
-        write_now(store, reads)
+    try:
+        reads = [item for item in items if isinstance(item, PayloadRead)]
+        in_batch = [i for i, item in enumerate(items) if isinstance(item, ReadInBatch)]
+        if in_batch:
+            with store.reader(unwrapped=True) as tx:
+                for i in in_batch:
+                    try:
+                        answers[i], read = items[i].run(tx)  # type: ignore[union-attr]
+                    except CertkeeperError as exc:  # not found, not allowed: this read's answer
+                        answers[i] = exc
+                        continue
+                    except Exception as exc:
+                        if store.is_database_error(exc):
+                            raise
+                        answers[i] = exc  # a fault of this read alone: its own 500
+                        continue
+                    if read is not None:
+                        reads.append(read)
+        if reads:
+            write_now(store, reads)
+    except BaseException:
+        answers.clear()  # the decrypted data of the others: not for the traceback's frames
+        raise
     return answers
 
 

@@ -11,6 +11,11 @@ the cursor of the connection the transaction already holds: same transaction, sa
 driver's form (held writes, lifecycle/store/held.py): `exec_driver_sql` spent ~50 us per call in
 SQLAlchemy's execution context, three times per batch of eight payload reads' marks.
 
+What these skip of SQLAlchemy's execution: its `echo` logging (listeners still see every
+statement) and its handling of a dropped connection (marking it invalid at once); such a
+connection fails the transaction as a database error and is found dead by the pool's
+pre-ping (PostgreSQL) before it is used again.
+
 Only statements whose parameters need no bind processing qualify (strings and integers that
 the driver takes as they are); compiling refuses others, so a later change of a parameter's
 type cannot silently skip a conversion.

@@ -110,6 +110,11 @@ class SqlStore:
             except DBAPIError as exc:
                 raise _translate(exc) from None
 
+    @staticmethod
+    def is_database_error(exc: BaseException) -> bool:
+        """Whether ``exc`` came from the database driver (through SQLAlchemy), untranslated."""
+        return isinstance(exc, DBAPIError)
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:

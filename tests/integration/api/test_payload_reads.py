@@ -12,9 +12,9 @@ from sqlalchemy import event, select, text
 
 from api.app import create_app
 from fixtures.sql_trace import sent_statements
-from lifecycle import groups, secrets
+from lifecycle import groups, payload_reads, secrets, versions
 from lifecycle.core import SYSTEM, Core
-from lifecycle.errors import NotFound
+from lifecycle.errors import NotFound, StoreUnavailable
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import schema as t
 from lifecycle.vocabulary import Role
@@ -135,3 +135,47 @@ def test_reads_made_by_their_batch_answer_each_alone(core, token_for) -> None:  
     assert heads[:4] == ["SELECT"] * 4 and heads.count("SELECT") == 4, heads
     assert [len(s.parameters) for s in sent if s.head == "INSERT INTO audit_events" and s.executemany] == [2]
     assert len(connects) == 4  # one for the four reads, one for their marks, one per failure's audit event
+
+
+def test_a_read_that_fails_on_its_own_row_fails_alone(core, admin, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A fault of one read (here its data cannot be decoded) is that read's 500; the reads
+    served with it answer, and only theirs are recorded."""
+    good = secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", "good", fields={"payload": PAYLOAD}))
+    bad = secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", "bad", fields={"payload": "BAD-1"}))
+    opened = versions.open_data
+
+    def open_data(c: Core, version: Any) -> Any:
+        if version.secret_id == bad.secret.id:
+            raise ValueError("stored data cannot be decoded")  # as a corrupt row would
+        return opened(c, version)
+
+    monkeypatch.setattr(versions, "open_data", open_data)
+    paths = [(f"/api/v2/secrets/{good.secret.id}", "good-1"), (f"/api/v2/secrets/{bad.secret.id}", "bad"),
+             (f"/api/v2/secrets/{good.secret.id}", "good-2")]
+    responses = asyncio.run(_get_all(core, paths, admin))
+
+    assert [r.status_code for r in responses] == [200, 500, 200]
+    assert "BAD-1" not in responses[1].text and responses[1].json()["errors"][0]["code"] == "internal_error"
+    assert sorted(e.request_id for e in _audit(core, good.secret.id)) == ["good-1", "good-2"]
+    assert _audit(core, bad.secret.id) == []  # nothing read, nothing recorded as read
+
+
+def test_a_batch_that_cannot_commit_keeps_no_read_data_for_its_error(core) -> None:  # type: ignore[no-untyped-def]
+    """The one error a failed batch gives every read carries a traceback; none of its frames
+    still holds data the batch had read for the others."""
+    view = secrets.create_secret(core, SYSTEM, SecretDraft("arbitrary", "held-back", fields={"payload": PAYLOAD}))
+    with core.store.engine.begin() as conn:  # the audit table gone: no read can be recorded
+        conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
+    try:
+        run = payload_reads.ReadInBatch(lambda tx: secrets._read_current(core, SYSTEM, tx, view.secret.id, core.clock()))
+        with pytest.raises(StoreUnavailable) as failed:
+            payload_reads._commit(core.store, [run, run])
+    finally:
+        with core.store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_events_away RENAME TO audit_events"))
+    tb = failed.value.__traceback__.tb_next  # the frames from the batch's on (this test's own holds `view`)
+    seen = []
+    while tb is not None:
+        seen += [repr(value) for value in tb.tb_frame.f_locals.values()]
+        tb = tb.tb_next
+    assert seen and not [v for v in seen if PAYLOAD in v]

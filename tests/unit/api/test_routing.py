@@ -95,3 +95,14 @@ def test_a_secret_read_tries_only_the_routes_of_its_path() -> None:
     assert answers[0][2] == 200 and '"GET /api/v2/secrets/{id}"' in answers[0][5]
     gets = tried[:tried.index("['GET', 'HEAD'] /api/v2/secrets/{id}") + 1]
     assert len(gets) == 1, gets  # Starlette's router tries the 14 routes listed before it first
+
+
+def test_a_route_added_after_the_router_was_made_is_found() -> None:
+    """Added later, a POST beside the GET and PATCH of one path answers, not their 405."""
+    plain, indexed = _apps()
+    for app in (plain, indexed):
+        app.router.add_route("/api/v2/secrets/{id}/metadata", _endpoint("added"), methods=["POST"])
+    path = ["/api/v2/secrets/s1/metadata"]
+    expected = asyncio.run(_answers(plain, path))
+    assert [a[:3] for a in expected if a[0] == "POST"] == [("POST", path[0], 200)]
+    assert asyncio.run(_answers(indexed, path)) == expected
