@@ -167,7 +167,8 @@ def test_a_batch_that_cannot_commit_keeps_no_read_data_for_its_error(core) -> No
     with core.store.engine.begin() as conn:  # the audit table gone: no read can be recorded
         conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
     try:
-        run = payload_reads.ReadInBatch(lambda tx: secrets._read_current(core, SYSTEM, tx, view.secret.id, core.clock()))
+        now = core.clock()
+        run = payload_reads.ReadInBatch(lambda tx: secrets._read_current(core, SYSTEM, tx, view.secret.id, now))
         with pytest.raises(StoreUnavailable) as failed:
             payload_reads._commit(core.store, [run, run])
     finally:
