@@ -43,11 +43,13 @@ class IndexedRouter(Router):
 
     def _file_routes(self) -> None:
         self._filed_count = len(self.routes)
-        anywhere = [i for i, route in enumerate(self.routes) if _filed_under(route) is None]
+        anywhere: list[int] = []
         filed: dict[tuple[int, tuple[str, ...]], list[int]] = {}
         for i, route in enumerate(self.routes):
             key = _filed_under(route)
-            if key is not None:
+            if key is None:
+                anywhere.append(i)
+            else:
                 filed.setdefault(key, []).append(i)
         self._anywhere = [self.routes[i] for i in anywhere]
         self._filed = {key: [self.routes[i] for i in sorted(at + anywhere)] for key, at in filed.items()}
@@ -64,17 +66,14 @@ class IndexedRouter(Router):
         for route in candidates:
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
-                scope.setdefault("router", self)
-                scope["route"] = route
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
-                return
-            if match is Match.PARTIAL and partial is None:
                 partial, partial_scope = route, child_scope
-        if partial is not None:
-            scope.setdefault("router", self)
-            scope["route"] = partial
-            scope.update(partial_scope)
-            await partial.handle(scope, receive, send)
+                break
+            if match is Match.PARTIAL and partial is None:  # the method not allowed, unless a later one is
+                partial, partial_scope = route, child_scope
+        if partial is None:
+            await super().app(scope, receive, send)  # no route matches: Starlette's redirect or 404
             return
-        await super().app(scope, receive, send)  # no route matches: Starlette's redirect or 404
+        scope.setdefault("router", self)
+        scope["route"] = partial
+        scope.update(partial_scope)
+        await partial.handle(scope, receive, send)

@@ -28,7 +28,6 @@ from typing import Any, TypeVar
 
 from lifecycle import audit
 from lifecycle.core import Actor, Core
-from lifecycle.errors import CertkeeperError
 from lifecycle.store import SqlStore, Tx
 
 V = TypeVar("V")
@@ -86,19 +85,17 @@ def _commit(store: SqlStore, items: list[PayloadRead | ReadInBatch]) -> list[Any
     answers: list[Any] = [None] * len(items)
     try:
         reads = [item for item in items if isinstance(item, PayloadRead)]
-        in_batch = [i for i, item in enumerate(items) if isinstance(item, ReadInBatch)]
-        if in_batch:
+        if len(reads) < len(items):
             with store.reader(unwrapped=True) as tx:
-                for i in in_batch:
-                    try:
-                        answers[i], read = items[i].run(tx)  # type: ignore[union-attr]
-                    except CertkeeperError as exc:  # not found, not allowed: this read's answer
-                        answers[i] = exc
+                for i, item in enumerate(items):
+                    if isinstance(item, PayloadRead):
                         continue
-                    except Exception as exc:
+                    try:
+                        answers[i], read = item.run(tx)
+                    except Exception as exc:  # not found, not allowed, a row it cannot decode: its answer
                         if store.is_database_error(exc):
                             raise
-                        answers[i] = exc  # a fault of this read alone: its own 500
+                        answers[i] = exc
                         continue
                     if read is not None:
                         reads.append(read)

@@ -20,15 +20,15 @@ from api.schemas.configurations import (
     fields_of,
 )
 from api.schemas.parsing import json_body, parse, parse_body
-from lifecycle import configurations
-from lifecycle import public_configs
+from lifecycle import configurations, public_configs
 from lifecycle.ca_store import INTERMEDIATE_CA, ROOT_CA, TEMPLATE
 from lifecycle.core import Actor, Core
 from lifecycle.errors import InvalidInput
 
 DEFAULT_LIMIT, MAX_LIMIT = 200, 1000
-_PATCHES = {ROOT_CA: CAPatch, INTERMEDIATE_CA: CAPatch, TEMPLATE: TemplatePatch, public_configs.LETS_ENCRYPT: LetsEncryptPatch,
-            public_configs.ACME_CA: AcmeCAPatch, public_configs.CIS: CisPatch}
+_PATCHES = {ROOT_CA: CAPatch, INTERMEDIATE_CA: CAPatch, TEMPLATE: TemplatePatch,
+            public_configs.LETS_ENCRYPT: LetsEncryptPatch, public_configs.ACME_CA: AcmeCAPatch,
+            public_configs.CIS: CisPatch}
 
 
 async def create_configuration(request: Request, core: Core, actor: Actor) -> Response:

@@ -42,6 +42,7 @@ PASS_BUDGET_S = 2.0  # seconds of merging and pausing in one scheduler pass, at 
 # its pgno is the page number shifted left by one (the low bit flags a doclist index).
 _SEGMENT_PAGES = text(f"SELECT max(pgno) >> 1 FROM {FTS_TABLE}_idx GROUP BY segid")
 _STRUCTURE = text(f"SELECT block FROM {FTS_TABLE}_data WHERE id = 10")  # FTS5's structure record
+_NOT_YET = object()  # no structure record read yet
 _MERGE = text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('merge', :pages)")
 
 
@@ -72,7 +73,7 @@ class SearchUpkeep:
         self._store, self._sleep, self._clock = store, sleep, clock
         self.merging = False  # a merge was begun and is not done yet
         self.steps = 0  # merge steps taken, in all
-        self._seen: tuple[bytes | None, list[int]] | None = None  # structure record and sizes, last read
+        self._structure_seen: bytes | None | object = _NOT_YET  # FTS5's structure record at the last look
 
     def segment_pages(self) -> list[int]:
         """The pages of each segment of the index, about."""
@@ -81,13 +82,13 @@ class SearchUpkeep:
 
     def _sizes_if_changed(self) -> list[int] | None:
         """The segment sizes, read in one snapshot with the structure record; None when the
-        record is as it was at the last look (the same segments: sizes known)."""
+        record is as it was at the last look (the same segments, found not worth merging then)."""
         with self._store.engine.connect() as conn, conn.begin():  # BEGIN DEFERRED: one snapshot
             structure = conn.execute(_STRUCTURE).scalar()
-            if self._seen is not None and self._seen[0] == structure:
+            if structure == self._structure_seen:
                 return None
             pages = [p for (p,) in conn.execute(_SEGMENT_PAGES)]
-        self._seen = (structure, pages)
+        self._structure_seen = structure
         return pages
 
     def run(self, budget_s: float = PASS_BUDGET_S) -> int:
