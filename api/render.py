@@ -20,6 +20,7 @@ from lifecycle.records import (
 from lifecycle.secrets import SecretView
 from lifecycle.types import handler_for
 from lifecycle.version_ops import VersionView
+from lifecycle.vocabulary import TaskStatus
 
 
 def ts(value: datetime | None) -> str | None:
@@ -221,7 +222,7 @@ def task(record: TaskRecord) -> dict[str, Any]:
         "last_update_date": ts(record.updated_at),
         "attempts": record.attempts,
     }
-    if record.status == "queued":
+    if record.status == TaskStatus.QUEUED:
         body["next_attempt_date"] = ts(record.run_after)
     if record.result and record.result.get("version_id"):
         body["secret_version_id"] = record.result["version_id"]

@@ -21,11 +21,12 @@ from bench.client import Client
 from bench.options import Options
 from bench.report import spread
 from bench.stats import summary
-from lifecycle import scheduler, task_kinds
+from lifecycle import scheduler
 from lifecycle.bootstrap import open_data_dir
 from lifecycle.core import SYSTEM, Core
 from lifecycle.secrets import SecretDraft, create_secret
 from lifecycle.store import schema as t
+from lifecycle.vocabulary import TaskKind, TaskStatus
 from lifecycle.workers import BATCH_LIMIT
 
 TITLE = "Scheduled rotation throughput (private certificates due at once, 2 worker processes)"
@@ -85,7 +86,7 @@ def _vacuumed(core: Core) -> bool:
 def _count_tasks(core: Core, since: datetime) -> dict[str, int]:
     k = t.tasks.c
     with core.store.engine.connect() as conn:
-        rows = conn.execute(select(k.status, func.count()).where(k.kind == task_kinds.ROTATION, k.created_at >= since)
+        rows = conn.execute(select(k.status, func.count()).where(k.kind == TaskKind.ROTATION, k.created_at >= since)
                             .group_by(k.status)).all()
     return {str(status): int(n) for status, n in rows}
 
@@ -100,7 +101,7 @@ def _pending(core: Core) -> bool:
               select(s.id).where(s.next_rotation_date <= datetime.now(UTC), s.secret_type == "private_cert")
               .order_by(s.next_rotation_date).limit(1),
               *(select(k.id).where(k.status == literal_column(f"'{status}'"),  # its partial index
-                                   k.kind == task_kinds.ROTATION).limit(1) for status in ("queued", "processing"))]
+                                   k.kind == TaskKind.ROTATION).limit(1) for status in (TaskStatus.QUEUED, TaskStatus.PROCESSING))]
     with core.store.engine.connect() as conn:
         return any(conn.execute(probe).first() is not None for probe in probes)
 

@@ -27,9 +27,8 @@ from lifecycle.errors import InvalidInput, NotFound
 from lifecycle.public_configs import acme_settings, dns_provider
 from lifecycle.records import ConfigRecord
 from lifecycle.secrets import load_secret
-from lifecycle.task_kinds import PUBLIC_CERT_ORDER
 from lifecycle.types.public_cert import ISSUANCE_ACTIVE, ISSUANCE_FAILED, MANUAL
-from lifecycle.vocabulary import State
+from lifecycle.vocabulary import State, TaskKind, TaskStatus
 
 VALIDATE = "public_cert_action_validate_dns_challenge"
 DEFAULT_RENEW_BEFORE = timedelta(days=31)  # the contract renews 31 days before expiry
@@ -192,12 +191,12 @@ def validate_dns_challenge(core: Core, actor: Actor, secret_id: str) -> dict[str
         if secret.secret_type != "public_cert" or secret.attributes.get("dns") != MANUAL:
             raise InvalidInput(f"action_type: {VALIDATE} applies to public certificates with manual DNS",
                                field="action_type")
-        task = tx.active_task(secret.id, [PUBLIC_CERT_ORDER])
-        if task is None or task.status != tasks.WAITING:
+        task = tx.active_task(secret.id, [TaskKind.PUBLIC_CERT_ORDER])
+        if task is None or task.status != TaskStatus.WAITING:
             raise InvalidInput("action_type: no order is waiting for its DNS challenges to be validated",
                                field="action_type")
         tasks.requeue(tx, task, now, task.params | {"validated": True})
     return {"action_type": VALIDATE}
 
 
-HANDLERS = {PUBLIC_CERT_ORDER: run_order}
+HANDLERS = {TaskKind.PUBLIC_CERT_ORDER: run_order}

@@ -17,7 +17,7 @@ from lifecycle.core import Actor, Core
 from lifecycle.errors import InvalidInput
 from lifecycle.records import EventRecord, SecretRecord
 from lifecycle.store import Tx
-from lifecycle.task_kinds import WEBHOOK_DELIVERY
+from lifecycle.vocabulary import TaskKind
 
 EXPIRY_THRESHOLDS_DAYS = (90, 60, 30, 10, 1, 0)
 MAX_LIST = 1000
@@ -48,7 +48,7 @@ def emit(tx: Tx, now: datetime, event_type: EventType, secret: SecretRecord | No
         detail=detail or {},
     ), want_id=bool(hooks))
     for hook in hooks:
-        tasks.new_task(tx, kind=WEBHOOK_DELIVERY, trigger=event_type.value, secret_id=None,
+        tasks.new_task(tx, kind=TaskKind.WEBHOOK_DELIVERY, trigger=event_type.value, secret_id=None,
                        params={"webhook_id": hook.id, "event_id": event_id}, created_by="events", now=now)
     return event_id
 

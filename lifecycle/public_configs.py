@@ -18,7 +18,7 @@ from lifecycle.crypto import Sealed
 from lifecycle.errors import Conflict, InvalidInput, NotFound
 from lifecycle.records import ConfigRecord
 from lifecycle.store import Tx
-from lifecycle.task_kinds import PUBLIC_CERT_ORDER
+from lifecycle.vocabulary import TaskKind
 from pki.keys import load_private_key_pem
 
 LETS_ENCRYPT = "public_cert_configuration_ca_lets_encrypt"
@@ -140,7 +140,7 @@ def update(tx: Tx, core: Core, config: ConfigRecord, patch: dict[str, Any]) -> N
     same_account = (secret.get("account_key"), attrs.get("directory_url")) == (
         sealed.get("account_key"), config.attributes.get("directory_url"))
     if config.config_type in CA_TYPES and not same_account:
-        pending = tx.count_active_tasks_of_secrets_with_attribute(PUBLIC_CERT_ORDER, "ca", config.name)
+        pending = tx.count_active_tasks_of_secrets_with_attribute(TaskKind.PUBLIC_CERT_ORDER, "ca", config.name)
         if pending:
             raise Conflict(f"{pending} certificate order(s) placed through this configuration are not finished; they "
                            "belong to its current ACME account, so its key and CA cannot change until they end")

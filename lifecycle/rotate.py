@@ -9,10 +9,10 @@ from lifecycle import version_ops
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, InvalidInput
 from lifecycle.secrets import load_secret
-from lifecycle.task_kinds import PUBLIC_CERT_ORDER, ROTATION
 from lifecycle.types import handler_for
+from lifecycle.vocabulary import TaskKind
 
-PENDING_KINDS = (ROTATION, PUBLIC_CERT_ORDER)
+PENDING_KINDS = (TaskKind.ROTATION, TaskKind.PUBLIC_CERT_ORDER)
 
 
 @dataclass(frozen=True, slots=True)

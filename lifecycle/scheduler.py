@@ -20,8 +20,7 @@ from lifecycle.core import SYSTEM, Core
 from lifecycle.errors import CertkeeperError, NotFound
 from lifecycle.store import Tx
 from lifecycle.store.held import CannotHold
-from lifecycle.task_kinds import ROTATION
-from lifecycle.vocabulary import State
+from lifecycle.vocabulary import State, TaskKind
 from lifecycle.workers import batched
 
 log = logging.getLogger("certkeeper.scheduler")
@@ -60,7 +59,7 @@ def _enqueue_due(core: Core, limit: int) -> TickReport:
     with core.store.transaction() as tx, tx.held_writes():  # each due secret is read, then changed once per step
         due = tx.secrets_due_for_rotation(now, limit)
         for secret in due:
-            tasks.new_task(tx, kind=ROTATION, trigger=AUTOMATIC, secret_id=secret.id,
+            tasks.new_task(tx, kind=TaskKind.ROTATION, trigger=AUTOMATIC, secret_id=secret.id,
                            params={"due": secret.next_rotation_date.isoformat()},
                            created_by="scheduler", now=now)
             tx.update_secret(secret.id, next_rotation_date=None,
@@ -210,4 +209,4 @@ def _state(attributes: dict[str, Any], state: str, error: dict[str, Any] | None)
     return out
 
 
-HANDLERS = {ROTATION: run_rotations}
+HANDLERS = {TaskKind.ROTATION: run_rotations}

@@ -17,8 +17,8 @@ from lifecycle.errors import Conflict, LifecycleError
 from lifecycle.ids import new_id
 from lifecycle.records import TaskRecord
 from lifecycle.store import SqlStore, Tx
+from lifecycle.vocabulary import TaskStatus
 
-QUEUED, PROCESSING, WAITING, SUCCEEDED, FAILED = "queued", "processing", "waiting", "succeeded", "failed"
 DEFAULT_LEASE = timedelta(minutes=5)  # longer than any one step of an ACME order
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=24)  # public certificates retry at least daily until they expire
@@ -41,7 +41,7 @@ class Claimed:
 
 def new_task(
     tx: Tx, *, kind: str, trigger: str, secret_id: str | None, params: dict[str, Any], created_by: str,
-    now: datetime, run_after: datetime | None = None, status: str = QUEUED,
+    now: datetime, run_after: datetime | None = None, status: str = TaskStatus.QUEUED,
 ) -> TaskRecord:
     task = TaskRecord(
         id=new_id(now), secret_id=secret_id, kind=kind, trigger=trigger, status=status, params=params,
@@ -72,13 +72,13 @@ def _guarded(tx: Tx, claimed: Claimed, **changes: Any) -> None:
 
 def succeed(tx: Tx, claimed: Claimed, now: datetime, result: dict[str, Any] | None = None) -> None:
     """Record success inside the transaction that applies the task's effect; raises StaleLease."""
-    _guarded(tx, claimed, status=SUCCEEDED, result=result, lease_owner=None, lease_expires=None,
+    _guarded(tx, claimed, status=TaskStatus.SUCCEEDED, result=result, lease_owner=None, lease_expires=None,
              last_error_code=None, last_error=None, updated_at=now)
 
 
 def wait(tx: Tx, claimed: Claimed, now: datetime, result: dict[str, Any] | None = None) -> None:
     """Park the task until someone re-queues it (a manual DNS order waiting for the user)."""
-    _guarded(tx, claimed, status=WAITING, result=result, lease_owner=None, lease_expires=None, updated_at=now)
+    _guarded(tx, claimed, status=TaskStatus.WAITING, result=result, lease_owner=None, lease_expires=None, updated_at=now)
 
 
 def retry_at(attempts: int, now: datetime, rng: random.Random | None = None) -> datetime:
@@ -92,16 +92,16 @@ def fail(tx: Tx, claimed: Claimed, now: datetime, code: str, message: str, *, re
          rng: random.Random | None = None) -> datetime | None:
     """Record a failure; with ``retry`` the task is queued again after the backoff. Raises StaleLease."""
     next_at = retry_at(claimed.task.attempts, now, rng) if retry else None
-    _guarded(tx, claimed, status=QUEUED if retry else FAILED, run_after=next_at or claimed.task.run_after,
+    _guarded(tx, claimed, status=TaskStatus.QUEUED if retry else TaskStatus.FAILED, run_after=next_at or claimed.task.run_after,
              lease_owner=None, lease_expires=None, last_error_code=code[:96], last_error=message[:2000], updated_at=now)
     return next_at
 
 
 def requeue(tx: Tx, task: TaskRecord, now: datetime, params: dict[str, Any] | None = None) -> None:
     """Make a waiting task runnable now."""
-    if task.status != WAITING:
+    if task.status != TaskStatus.WAITING:
         raise Conflict(f"task '{task.id}' is {task.status}, not waiting")
-    changes: dict[str, Any] = {"status": QUEUED, "run_after": now, "updated_at": now}
+    changes: dict[str, Any] = {"status": TaskStatus.QUEUED, "run_after": now, "updated_at": now}
     if params is not None:
         changes["params"] = params
     tx.update_task(task.id, expect_fence=task.fence, **changes)

@@ -16,10 +16,9 @@ from lifecycle.records import SecretRecord, VersionRecord
 from lifecycle.rules import check_client_request_token, check_metadata
 from lifecycle.secrets import load_secret
 from lifecycle.store import Tx
-from lifecycle.task_kinds import ROTATION
 from lifecycle.types import handler_for
 from lifecycle.types.base import HandlerContext, Material
-from lifecycle.vocabulary import Stage, State
+from lifecycle.vocabulary import Stage, State, TaskKind, TaskStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +141,8 @@ def create_version_in(
     task_id = None
     if rotation_trigger:
         task_id = tasks.new_task(
-            tx, kind=ROTATION, trigger=rotation_trigger, secret_id=secret.id, params={}, created_by=actor.principal,
-            now=now, status=tasks.SUCCEEDED,
+            tx, kind=TaskKind.ROTATION, trigger=rotation_trigger, secret_id=secret.id, params={}, created_by=actor.principal,
+            now=now, status=TaskStatus.SUCCEEDED,
         ).id
         tx.update_task(task_id, result={"version_id": version.id})
     changes: dict[str, Any] = {"versions_total": added.kept, "updated_at": now, "state": State.ACTIVE,

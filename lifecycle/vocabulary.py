@@ -1,4 +1,5 @@
-"""The words of the domain in one place: secret types, states, stage labels, roles."""
+"""The words of the domain in one place: secret types, states, stage labels, roles, and the
+kinds and statuses of background tasks."""
 
 from __future__ import annotations
 
@@ -48,6 +49,26 @@ class LockMode(StrEnum):
     REMOVE_PREVIOUS = "remove_previous"
     REMOVE_PREVIOUS_AND_DELETE = "remove_previous_and_delete"
 
+
+class TaskKind(StrEnum):
+    """What a task row's `kind` names, each run by one handler (lifecycle/background.py)."""
+
+    ROTATION = "rotation"  # rotate a secret (lifecycle/scheduler.py queues and runs them)
+    PUBLIC_CERT_ORDER = "public_cert_order"  # place and complete an ACME order (lifecycle/acme_orders.py)
+    WEBHOOK_DELIVERY = "webhook_delivery"  # deliver one event to one webhook (lifecycle/webhooks.py)
+
+
+class TaskStatus(StrEnum):
+    """A task row's `status` (lifecycle/tasks.py moves a task between them)."""
+
+    QUEUED = "queued"  # waits for a worker (from run_after on)
+    PROCESSING = "processing"  # claimed by a worker, under its lease
+    WAITING = "waiting"  # waits for an outside party (an ACME order's DNS records) to be resumed
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+UNFINISHED_TASK = (TaskStatus.QUEUED, TaskStatus.PROCESSING, TaskStatus.WAITING)  # statuses before an end
 
 class Role(StrEnum):
     """Roles in increasing power; each includes what the ones before it may do."""

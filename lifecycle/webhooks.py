@@ -29,7 +29,7 @@ from lifecycle.crypto import Sealed
 from lifecycle.errors import Forbidden, InvalidInput, NotFound
 from lifecycle.ids import new_id
 from lifecycle.records import TaskRecord, WebhookRecord
-from lifecycle.task_kinds import WEBHOOK_DELIVERY
+from lifecycle.vocabulary import TaskKind
 
 DELIVERY_TIMEOUT_S = 10
 MAX_ATTEMPTS = 10  # then the delivery stays failed in the log
@@ -115,7 +115,7 @@ def deliveries(core: Core, hook_id: str, limit: int = 100) -> list[TaskRecord]:
     with core.store.reader() as tx:
         if tx.get_webhook(hook_id) is None:
             raise NotFound("webhook", hook_id)
-        return tx.tasks_of_kind(WEBHOOK_DELIVERY, "webhook_id", hook_id, limit)
+        return tx.tasks_of_kind(TaskKind.WEBHOOK_DELIVERY, "webhook_id", hook_id, limit)
 
 
 def signature(key: str, timestamp: int, body: bytes) -> str:
@@ -165,4 +165,4 @@ def _payload(event: Any) -> dict[str, Any]:
     }
 
 
-HANDLERS = {WEBHOOK_DELIVERY: deliver}
+HANDLERS = {TaskKind.WEBHOOK_DELIVERY: deliver}

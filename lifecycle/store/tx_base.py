@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lifecycle.errors import Conflict
 from lifecycle.store.held import Additive, HeldWrite, HeldWrites, WatchedConnection
+from lifecycle.vocabulary import TaskStatus
 
 if TYPE_CHECKING:
     from lifecycle.store.search import TrigramSample
@@ -118,7 +119,7 @@ class TxBase:
         assert self._held is not None and not self._held.dry
         self._held.replay(writes)
         for w in writes:
-            if w.kind in ("task_insert", "task_update") and w.params.get("status") == "queued":
+            if w.kind in ("task_insert", "task_update") and w.params.get("status") == TaskStatus.QUEUED:
                 self.queued_tasks = True
 
     def write_held(self) -> None:

@@ -20,10 +20,10 @@ from lifecycle.records import (
 from lifecycle.store import schema as t
 from lifecycle.store.tx_base import TxBase, _insert_statement, _record, _row
 from lifecycle.store.tx_secrets import expired_active, expiry_notice_due, first_due, rotation_due
+from lifecycle.vocabulary import UNFINISHED_TASK, TaskStatus
 
 _INSERT_EVENT = insert(t.events).returning(t.events.c.id)
 _GET_TOKEN = select(t.api_tokens).where(t.api_tokens.c.id == bindparam("id"))
-_ACTIVE = ("queued", "processing", "waiting")  # task statuses before an end (lifecycle/tasks.py)
 _UPDATE_TASK = update(t.tasks).where(t.tasks.c.id == bindparam("row_id"))
 _UPDATE_TASK_FENCED = _UPDATE_TASK.where(t.tasks.c.fence == bindparam("expect_fence"))
 
@@ -79,7 +79,7 @@ def _claim_due(kinds: int, skip_locked: bool) -> Any:
     runnable = _runnable_walks(limit, kinds, skip_locked)
     due = select(runnable.c.id).order_by(runnable.c.run_after, runnable.c.id).limit(limit)
     leased = update(t.tasks).values(
-        status="processing", lease_owner=bindparam("owner"), lease_expires=bindparam("lease_expires"),
+        status=TaskStatus.PROCESSING, lease_owner=bindparam("owner"), lease_expires=bindparam("lease_expires"),
         attempts=k.attempts + 1, fence=k.fence + 1, updated_at=bindparam("now"))
     if skip_locked:
         picked = due.cte("due").prefix_with("MATERIALIZED")
@@ -117,7 +117,7 @@ class WorkTx(TxBase):
     def insert_task(self, task: TaskRecord) -> None:
         if not self._hold("task_insert", _insert_statement(t.tasks), _row(task), ("tasks", task.id)):
             self._insert(t.tasks, _row(task), "task id collision")
-        self.queued_tasks = self.queued_tasks or task.status == "queued"
+        self.queued_tasks = self.queued_tasks or task.status == TaskStatus.QUEUED
 
     def get_task(self, task_id: str) -> TaskRecord | None:
         row = self._c.execute(select(t.tasks).where(t.tasks.c.id == task_id)).first()
@@ -150,14 +150,14 @@ class WorkTx(TxBase):
             params = {"row_id": task_id, "expect_fence": expect_fence, **changes}
             if self._hold("task_update", _UPDATE_TASK_FENCED, params, ("tasks", task_id)):
                 self._fences[task_id] = changes.get("fence", expect_fence)
-                self.queued_tasks = self.queued_tasks or changes.get("status") == "queued"
+                self.queued_tasks = self.queued_tasks or changes.get("status") == TaskStatus.QUEUED
                 return True
         if expect_fence is None:
             result = self._c.execute(_UPDATE_TASK, {"row_id": task_id, **changes})
         else:
             result = self._c.execute(_UPDATE_TASK_FENCED, {"row_id": task_id, "expect_fence": expect_fence, **changes})
         changed = bool(result.rowcount)
-        self.queued_tasks = self.queued_tasks or (changed and changes.get("status") == "queued")
+        self.queued_tasks = self.queued_tasks or (changed and changes.get("status") == TaskStatus.QUEUED)
         return changed
 
     def hold_fences(self, fences: dict[str, int]) -> None:
@@ -176,7 +176,7 @@ class WorkTx(TxBase):
 
     def active_task(self, secret_id: str, kinds: Sequence[str]) -> TaskRecord | None:
         k = t.tasks.c
-        q = select(t.tasks).where(k.secret_id == secret_id, k.kind.in_(list(kinds)), k.status.in_(_ACTIVE))
+        q = select(t.tasks).where(k.secret_id == secret_id, k.kind.in_(list(kinds)), k.status.in_(UNFINISHED_TASK))
         row = self._c.execute(q.limit(1)).first()
         return _record(TaskRecord, row) if row else None
 
@@ -184,7 +184,7 @@ class WorkTx(TxBase):
         """Active tasks (not yet ended) of ``kind`` whose secret has attribute ``key`` = ``value``."""
         s, k = t.secrets.c, t.tasks.c
         q = select(func.count()).select_from(t.tasks.join(t.secrets, k.secret_id == s.id)).where(
-            k.kind == kind, k.status.in_(_ACTIVE), s.attributes[key].as_string() == value)
+            k.kind == kind, k.status.in_(UNFINISHED_TASK), s.attributes[key].as_string() == value)
         return int(self._c.execute(q).scalar_one())
 
     # -- events and webhooks -----------------------------------------------

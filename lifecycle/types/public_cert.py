@@ -18,9 +18,8 @@ from lifecycle.public_configs import CA_TYPES, DNS_TYPES, require
 from lifecycle.records import SecretRecord
 from lifecycle.rotation import DEFAULT_ROTATION, rotation_policy
 from lifecycle.store import Tx
-from lifecycle.task_kinds import PUBLIC_CERT_ORDER
 from lifecycle.types.base import HandlerContext, Material
-from lifecycle.vocabulary import SecretType, State
+from lifecycle.vocabulary import SecretType, State, TaskKind
 
 MANUAL = "manual"
 ISSUANCE_PENDING, ISSUANCE_ACTIVE, ISSUANCE_FAILED = 0, 1, 2
@@ -32,13 +31,13 @@ def start_order(tx: Tx, secret: SecretRecord, now: Any, *, trigger: str, created
                 rotate_keys: bool | None = None) -> str:
     """Queue an order task for ``secret``; raises Conflict while another is pending. A renewal keeps
     the current key unless ``rotate_keys`` (or the policy's rotate_keys) asks for a new one."""
-    pending = tx.active_task(secret.id, [PUBLIC_CERT_ORDER])
+    pending = tx.active_task(secret.id, [TaskKind.PUBLIC_CERT_ORDER])
     if pending is not None:
         raise Conflict(f"secret '{secret.id}' has an order pending (task {pending.id}); wait for it or for its failure")
     params: dict[str, Any] = {"rotation": rotation}
     if rotate_keys is not None:
         params["rotate_keys"] = rotate_keys
-    task = tasks.new_task(tx, kind=PUBLIC_CERT_ORDER, trigger=trigger, secret_id=secret.id, params=params,
+    task = tasks.new_task(tx, kind=TaskKind.PUBLIC_CERT_ORDER, trigger=trigger, secret_id=secret.id, params=params,
                           created_by=created_by, now=now)
     info = {"state": ISSUANCE_PENDING, "ordered_on": now.isoformat(), "auto_rotated": trigger == "automatic_secret_rotation"}
     attrs = secret.attributes | {"issuance_info": info}

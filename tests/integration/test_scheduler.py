@@ -12,11 +12,12 @@ from fixtures.db_work import statement_work
 from fixtures.sql_trace import sent_statements, statement_plan
 from fixtures.records import secret_record
 from fixtures.private_pki import make_private_pki
-from lifecycle import scheduler, secrets, task_kinds, workers
+from lifecycle import scheduler, secrets, workers
 from lifecycle.core import SYSTEM, Core
 from lifecycle.locks import LockRequest, create_locks, delete_locks
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import SecretQuery
+from lifecycle.vocabulary import TaskKind
 
 
 def _rotating(core: Core, name: str = "svc") -> str:
@@ -145,7 +146,7 @@ def test_a_rotation_whose_lease_was_lost_is_undone_alone(core: Core, clock: Fake
     ids = [_rotating(core, f"svc-{i}") for i in range(3)]
     clock.advance(days=1, seconds=1)
     scheduler.tick(core)
-    batch = tasks.claim(core.store, "slow-worker", clock(), limit=3, kinds=[task_kinds.ROTATION])
+    batch = tasks.claim(core.store, "slow-worker", clock(), limit=3, kinds=[TaskKind.ROTATION])
     by_secret = {c.task.secret_id: c for c in batch}
     taken = by_secret[ids[1]]
     with core.store.transaction() as tx:  # another worker claimed this one after the lease ran out
