@@ -13,7 +13,9 @@ UPDATE.
 
 Savepoints inside the block mark how much is held; an exception undoes the writes held
 since the mark, and a database savepoint opens only if something had to run inside it.
-So a unit of the batch (one rotation) still fails alone.
+So a unit of the batch (one rotation) still fails alone. When a unit makes the writes held
+before it run and one of those fails, the failure is not the unit's: its savepoint passes
+the database's error on to the block that held them (the batch fails whole).
 
 A dry block (in a read-only snapshot) never writes: what it holds is taken out per unit
 (`since`) to be replayed in a write transaction that has checked the unit's reads still
@@ -83,6 +85,12 @@ class _Mark:
     nested: Any = None  # the database savepoint, once something ran inside
 
 
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    owner: int  # the depth of the savepoint that held the writes that failed; -1: the block itself
+    error: BaseException
+
+
 @dataclass(slots=True)
 class HeldWrites:
     conn: Connection
@@ -90,6 +98,7 @@ class HeldWrites:
     held: list[HeldWrite] = field(default_factory=list)
     marks: list[_Mark] = field(default_factory=list)
     rows: dict[tuple[Any, ...], list[HeldWrite]] = field(default_factory=dict)  # held writes by the row they change
+    failure: _Failure | None = None  # a run of held writes that failed, until the savepoint holding them is undone
 
     def add(self, kind: str, statement: Any, params: dict[str, Any], row: tuple[Any, ...],
             additive: Additive | None = None) -> None:
@@ -111,32 +120,61 @@ class HeldWrites:
             if self.held:
                 raise CannotHold("a dry held block must not write")
             return
-        done = 0
+        if self.failure is not None:
+            raise self.failure.error  # the block's own writes failed: it cannot go on
+        done, owner = 0, -1
+        try:
+            for depth, mark in enumerate(self.marks):
+                if mark.nested is None:
+                    owner = depth - 1  # what was held before this savepoint: the enclosing one's (or the block's)
+                    self._run(self.held[done:mark.at])
+                    done = mark.at
+                    mark.nested = self.conn.begin_nested()
+            owner = len(self.marks) - 1
+            self._run(self.held[done:])
+            done = len(self.held)
+        except BaseException as exc:
+            self.failure = _Failure(owner, exc)
+            raise
+        finally:
+            self._forget(done)
+
+    def _forget(self, ran: int) -> None:
+        """Drop the first ``ran`` held writes: they have run."""
+        if ran == len(self.held):
+            self.held.clear()
+            self.rows.clear()
+        elif ran:
+            del self.held[:ran]
+            self._index()
         for mark in self.marks:
-            if mark.nested is None:
-                self._run(self.held[done:mark.at])
-                done = mark.at
-                mark.nested = self.conn.begin_nested()
-        self._run(self.held[done:])
-        self.held.clear()
-        self.rows.clear()
-        for mark in self.marks:
-            mark.at = 0
+            mark.at = max(0, mark.at - ran)
+
+    def _index(self) -> None:
+        self.rows = {}
+        for w in self.held:
+            self.rows.setdefault(w.row, []).append(w)
 
     @contextmanager
     def savepoint(self, on_undo: Callable[[], None]) -> Iterator[None]:
         mark = _Mark(len(self.held))
         self.marks.append(mark)
+        depth = len(self.marks) - 1
         try:
             yield
         except BaseException:
             del self.held[mark.at:]
-            self.rows = {}
-            for w in self.held:
-                self.rows.setdefault(w.row, []).append(w)
+            self._index()
             if mark.nested is not None:
                 mark.nested.rollback()
             on_undo()
+            failure = self.failure
+            if failure is not None and failure.owner < depth:
+                # Writes held before this savepoint failed when something inside it made them
+                # run: not this unit's failure, whatever its code made of the error. It goes
+                # on, as the database raised it, to the block that held them.
+                raise failure.error from None
+            self.failure = None  # this unit's own writes failed: undone with it
             raise
         else:
             if mark.nested is not None:

@@ -13,11 +13,12 @@ import pytest
 from fixtures.records import T0, secret_record, version_record
 from fixtures.sql_trace import sent_statements
 from lifecycle.errors import Conflict
-from lifecycle.records import AuditRecord, EventRecord, LockRecord, TaskRecord
+from lifecycle.records import AuditRecord, EventRecord, GroupRecord, LockRecord, TaskRecord
 from lifecycle.store import SqlStore, Tx
 
 SECRETS = [secret_record(i) for i in range(1, 6)]
 OTHERS = [secret_record(i) for i in range(6, 11)]  # changed one by one, to compare with
+EXTRA_GROUP = GroupRecord("extra", "extra", None, "t", T0, T0)  # its insert is never held
 
 
 class Boom(Exception):
@@ -144,22 +145,61 @@ def test_a_failed_unit_is_undone_alone(stocked: SqlStore) -> None:
 
 
 def test_a_write_that_cannot_be_held_runs_in_order_and_is_undone_with_its_unit(stocked: SqlStore) -> None:
-    extra = secret_record(99)
     with stocked.transaction() as tx, tx.held_writes():
         _rotate(tx, SECRETS[0].id, 2)  # held, before the failing unit: must survive
         try:
             with tx.savepoint():
                 _rotate(tx, SECRETS[1].id, 2)
-                tx.insert_secret(extra)  # not held: what was held runs first, inside a savepoint for this unit
+                tx.insert_group(EXTRA_GROUP)  # not held: what was held runs first, inside a savepoint for this unit
                 raise Boom
         except Boom:
             pass
         _rotate(tx, SECRETS[2].id, 2)  # held again after it
     with stocked.reader() as tx:
-        assert tx.get_secret(extra.id) is None
+        assert tx.get_group(EXTRA_GROUP.id) is None
         currents = [tx.get_stages(s.id)["current"][-4:] for s in SECRETS[:3]]
     assert currents == ["v002", "v001", "v002"]
     assert _event_seqs(stocked) == [2, 2]
+
+
+def test_a_held_write_of_the_batch_that_fails_inside_a_later_unit_fails_the_batch_not_that_unit(
+        stocked: SqlStore) -> None:
+    """Writes held outside a unit run when that unit makes a write that cannot be held; if one
+    of them breaks a constraint, the failure is the batch's: the unit's handler never sees it
+    (it would be blamed for what it did not do), the transaction fails and nothing is written."""
+    clash = version_record(SECRETS[0].id, 1)  # version 1 exists: the same id again
+    blamed: list[Exception] = []
+    with pytest.raises(Conflict), stocked.transaction() as tx, tx.held_writes():
+        _rotate(tx, SECRETS[1].id, 2)
+        tx.insert_version(clash)  # held, outside any unit
+        try:
+            with tx.savepoint():
+                _rotate(tx, SECRETS[2].id, 2)
+                tx.insert_group(EXTRA_GROUP)  # not held: what the batch held runs first, and fails
+        except Conflict as exc:  # what a batch's loop catches for one unit
+            blamed.append(exc)
+    assert blamed == []
+    assert _state(stocked)[:3] == [({}, {"current": "v001"}, [(1, True)])] * 3
+    with stocked.reader() as tx:
+        assert tx.get_group(EXTRA_GROUP.id) is None
+
+
+def test_a_units_own_held_write_that_fails_inside_it_is_that_units_failure(stocked: SqlStore) -> None:
+    clash = version_record(SECRETS[0].id, 1)
+    blamed: list[Exception] = []
+    with stocked.transaction() as tx, tx.held_writes():
+        _rotate(tx, SECRETS[1].id, 2)
+        try:
+            with tx.savepoint():
+                tx.insert_version(clash)  # held inside this unit
+                tx.insert_group(EXTRA_GROUP)  # runs it: the unit fails and is undone alone
+        except Conflict as exc:
+            blamed.append(exc)
+        _rotate(tx, SECRETS[2].id, 2)
+    assert len(blamed) == 1
+    assert [stages["current"] for _, stages, _ in _state(stocked)[:3]] == ["v001", "v002", "v002"]
+    with stocked.reader() as tx:
+        assert tx.get_group(EXTRA_GROUP.id) is None
 
 
 def test_two_writes_to_one_row_keep_their_order(stocked: SqlStore) -> None:
