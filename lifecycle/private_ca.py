@@ -175,7 +175,10 @@ def sign_intermediate(tx: Tx, core: Core, signer: str, fields: dict[str, Any]) -
             attrs[key] = fields[key]
     csr = _pki(parse_csr, target.csr or "")
     crl, issuers = distribution(core, signer, issuer.config.attributes)
-    cert = _pki(pki_ca.sign_intermediate, issuer.certificate, issuer.key, csr, ca_spec(attrs, ttl, crl, issuers), now)
+    # The subject is the CSR's, made from the configuration's fields: its attributes now hold
+    # the certificate's serial as `serial_number`, the request's name for the subject's.
+    spec = replace(ca_spec(attrs, ttl, crl, issuers), subject=_pki(Subject.from_name, csr.subject))
+    cert = _pki(pki_ca.sign_intermediate, issuer.certificate, issuer.key, csr, spec, now)
     _install_signed(tx, core, target, cert, [issuer.certificate, *issuer.chain], attrs)
     return {"certificate": pem(cert), "issuing_ca": pem(issuer.certificate), "ca_chain": issuer.chain_pems,
             "expiration": int(cert.not_valid_after_utc.timestamp())}
@@ -266,7 +269,8 @@ def rotate_intermediate(tx: Tx, core: Core, name: str) -> dict[str, Any]:
     issuer_name = config.attributes["issuer"]
     attrs = dict(config.attributes)
     key = _pki(generate_key, attrs["key_type"], attrs["key_bits"])
-    csr = _pki(pki_ca.intermediate_csr, Subject.from_fields(attrs["common_name"], attrs), key)
+    current = _pki(parse_csr, config.csr or "")  # the subject as configured (see sign_intermediate)
+    csr = _pki(pki_ca.intermediate_csr, _pki(Subject.from_name, current.subject), key)
     tx.update_config(name, csr=csr.public_bytes(serialization.Encoding.PEM).decode(), **seal_key(core, name, key))
     result = sign_intermediate(tx, core, issuer_name, {"intermediate_certificate_authority": name})
     return {"name": name, "config": {"certificate": result["certificate"], "expiration": result["expiration"]}}

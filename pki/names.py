@@ -38,6 +38,27 @@ class Subject:
         parts = {k: tuple(str(v) for v in fields.get(k) or ()) for k in SUBJECT_FIELDS}
         return cls(common_name, {k: v for k, v in parts.items() if v}, fields.get("serial_number") or None)
 
+    @classmethod
+    def from_name(cls, name: x509.Name) -> Subject:
+        """The subject of a name `to_name` made (a CA's CSR or certificate), to build it again:
+        `Subject.from_name(s.to_name()).to_name() == s.to_name()`. Raises InvalidRequest for
+        an attribute `to_name` never writes."""
+        fields = {oid: key for key, oid in SUBJECT_FIELDS.items()}
+        common_name, serial, parts = None, None, {}
+        for attribute in name:
+            value = str(attribute.value)
+            if attribute.oid == NameOID.COMMON_NAME and common_name is None:
+                common_name = value
+            elif attribute.oid == NameOID.SERIAL_NUMBER and serial is None:
+                serial = value
+            elif attribute.oid in fields:
+                key = fields[attribute.oid]
+                parts[key] = (*parts.get(key, ()), value)
+            else:
+                raise InvalidRequest(f"subject: attribute {attribute.oid.dotted_string} is not one certkeeper sets",
+                                     field="common_name")
+        return cls(common_name, parts, serial)
+
     def to_name(self) -> x509.Name:
         """Raises InvalidRequest naming the field whose value X.509 does not allow."""
         attrs: list[x509.NameAttribute] = []

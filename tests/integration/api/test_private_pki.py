@@ -522,6 +522,22 @@ def test_after_rotate_intermediate_new_certificates_are_signed_by_the_new_key(
     assert_signed_by(cert_of(after["certificate"]), new_ca)
 
 
+def test_an_intermediate_keeps_its_subject_through_re_signing_and_rotation(client: TestClient, admin: Headers) -> None:
+    """The configuration shows its certificate's serial as `serial_number`, the same name the
+    request gives the subject's serialNumber attribute: signing again or rotating must build
+    the subject the CA was configured with, not one with the certificate's serial in it."""
+    create_root(client, admin, "root")
+    create_intermediate(client, admin, "int", issuer="root", serial_number="42", organization=["Example"])
+    subjects = []
+    for step in ("sign", "sign again", "rotate", "rotate again"):
+        if step.startswith("sign"):
+            ok(action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="int"))
+        else:
+            ok(action(client, admin, "int", ROTATE_INTERMEDIATE))
+        subjects.append(ca_cert(client, "int").subject.rfc4514_string())
+    assert subjects == ["CN=int Intermediate CA,2.5.4.5=42,O=Example"] * 4
+
+
 def test_a_ca_key_swapped_in_the_store_refuses_to_sign_after_it_has_signed(
     core: Any, client: TestClient, admin: Headers
 ) -> None:
