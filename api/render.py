@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from lifecycle.configurations import ConfigView
+from lifecycle.configurations import ConfigView, secret_type_of
 from lifecycle.core import Core
 from lifecycle.locks import SecretLocks
 from lifecycle.records import (
@@ -184,7 +184,7 @@ def configuration_metadata(config: ConfigRecord) -> dict[str, Any]:
     body: dict[str, Any] = {
         "config_type": config.config_type,
         "name": config.name,
-        "secret_type": "public_cert" if config.config_type.startswith("public_cert") else "private_cert",
+        "secret_type": secret_type_of(config.config_type),
         "created_by": config.created_by,
         "created_at": ts(config.created_at),
         "updated_at": ts(config.updated_at),

@@ -13,6 +13,7 @@ from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lifecycle.records import ConfigRecord
 from lifecycle.rules import check_name
+from lifecycle.vocabulary import CONTRACT_SECRET_TYPES
 
 CONFIG_TYPES = (ROOT_CA, INTERMEDIATE_CA, TEMPLATE, *public_configs.CA_TYPES, *public_configs.DNS_TYPES)
 PUBLIC_TYPES = (*public_configs.CA_TYPES, *public_configs.DNS_TYPES)
@@ -61,16 +62,41 @@ def create_configuration(core: Core, actor: Actor, config_type: str, name: str, 
     return ConfigView(stored, private_ca.ca_data(stored))
 
 
+SORTABLE = ("config_type", "secret_type", "name")
+
+
 def list_configurations(
-    core: Core, *, offset: int, limit: int, search: str | None, types: list[str] | None
+    core: Core, *, offset: int, limit: int, search: str | None, types: list[str] | None,
+    secret_types: list[str] | None = None, sort: str | None = None,
 ) -> tuple[list[ConfigRecord], int]:
+    """A page of configurations. ``types``: config types (a certkeeper extension);
+    ``secret_types``: the contract's filter, by the secret type each configuration serves (a
+    type with no configurations here, iam_credentials say, matches none); ``sort``: a field
+    of SORTABLE, descending with a leading '-'."""
     for config_type in types or ():
         if config_type not in CONFIG_TYPES:
             raise reject("config_types", f"'{config_type}' is not a configuration type")
+    if secret_types is not None:
+        for secret_type in secret_types:
+            if secret_type not in CONTRACT_SECRET_TYPES:
+                raise reject("secret_types", f"'{secret_type}' is not a secret type")
+        served = [t for t in CONFIG_TYPES if secret_type_of(t) in secret_types]
+        types = [t for t in types if t in served] if types else served
+        if not types:
+            return [], 0
+    field = (sort or "").removeprefix("-")
+    if sort is not None and field not in SORTABLE:
+        raise reject("sort", f"must be one of {', '.join(SORTABLE)}, with a leading '-' to sort descending")
     now = core.clock()
     with core.store.reader() as tx:
-        rows, total = tx.list_configs(types=types, search=search, offset=offset, limit=limit)
+        rows, total = tx.list_configs(types=types, search=search, offset=offset, limit=limit,
+                                      sort=field or None, descending=bool(sort and sort.startswith("-")))
     return [as_of(r, now) for r in rows], total
+
+
+def secret_type_of(config_type: str) -> str:
+    """The secret type a configuration serves, as the contract shows it."""
+    return "public_cert" if config_type.startswith("public_cert") else "private_cert"
 
 
 def get_configuration(core: Core, name: str, accept_type: str | None = None) -> ConfigView:

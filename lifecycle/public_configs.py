@@ -6,8 +6,10 @@ API keys) are sealed at rest like payloads and never shown again.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from acme_client.accounts import generate_account_key
 from acme_client.connection import AcmeConnection
@@ -44,6 +46,33 @@ def open_secrets(core: Core, config: ConfigRecord) -> dict[str, Any]:
     return dict(json.loads(raw))
 
 
+def _http_url(value: Any, field: str, wanted: str) -> str:
+    """``value`` if it is an absolute http(s) URL with a host; else InvalidInput saying ``wanted``."""
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        ok = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port out of range, brackets that do not close
+        ok = False
+    if not ok or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise reject(field, wanted)
+    return value
+
+
+_RESOLVER = re.compile(r"(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?")
+
+
+def _check_resolver(value: Any) -> None:
+    """A DNS resolver as host, host:port, an IPv6 address or [IPv6]:port."""
+    if isinstance(value, str) and value.count(":") > 1 and not value.startswith("["):
+        match = re.fullmatch(r"[0-9A-Fa-f:.]+", value)  # a bare IPv6 address: no port
+        port = None
+    else:
+        match = _RESOLVER.fullmatch(value) if isinstance(value, str) else None
+        port = match.group("port") if match else None
+    if match is None or (port is not None and not 0 < int(port) < 65536):
+        raise reject("resolvers", "each must be a host, host:port, an IPv6 address or [IPv6]:port")
+
+
 def _check_key(pem: str | None, field: str) -> str | None:
     if pem is None:
         return None
@@ -66,9 +95,7 @@ def _settings(config_type: str, fields: dict[str, Any]) -> tuple[dict[str, Any],
                  "lets_encrypt_preferred_chain": fields.get("lets_encrypt_preferred_chain")}
         secret = {"account_key": key}
     elif config_type == ACME_CA:
-        url = fields.get("directory_url")
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-            raise reject("directory_url", "an http(s) URL of the CA's ACME directory is required")
+        url = _http_url(fields.get("directory_url"), "directory_url", "an http(s) URL of the CA's ACME directory is required")
         bundle = fields.get("ca_bundle")
         if bundle is not None and "-----BEGIN CERTIFICATE-----" not in bundle:
             raise reject("ca_bundle", "not a PEM certificate bundle")
@@ -87,11 +114,11 @@ def _settings(config_type: str, fields: dict[str, Any]) -> tuple[dict[str, Any],
             raise reject("cloud_internet_services_apikey", "an IAM API key is required")
         resolvers = fields.get("resolvers") or []
         for r in resolvers:
-            host, _, port = r.rpartition(":") if r.count(":") == 1 else (r, "", "")
-            if port and not port.isdigit():
-                raise reject("resolvers", f"'{r}' is not host or host:port")
-        attrs = {"cloud_internet_services_crn": crn, "service_url": fields.get("service_url") or DEFAULT_SERVICE_URL,
-                 "iam_url": fields.get("iam_url"), "resolvers": resolvers}
+            _check_resolver(r)
+        service_url = _http_url(fields.get("service_url") or DEFAULT_SERVICE_URL, "service_url",
+                                "must be the http(s) URL of the CIS API")
+        iam_url = fields.get("iam_url") and _http_url(fields["iam_url"], "iam_url", "must be the http(s) URL of IAM's token API")
+        attrs = {"cloud_internet_services_crn": crn, "service_url": service_url, "iam_url": iam_url, "resolvers": resolvers}
         secret = {"apikey": apikey}
     else:
         raise reject("config_type", f"'{config_type}' is not a public certificate configuration type")

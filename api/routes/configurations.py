@@ -47,7 +47,8 @@ async def list_configurations(request: Request, core: Core, actor: Actor) -> Res
         raise InvalidInput(f"limit: must be from 1 to {MAX_LIMIT}, offset 0 or more", field="limit")
     rows, total = configurations.list_configurations(
         core, offset=offset, limit=limit, search=request.query_params.get("search") or None,
-        types=list_param(request, "config_types"),
+        types=list_param(request, "config_types"), secret_types=list_param(request, "secret_types"),
+        sort=request.query_params.get("sort") or None,
     )
     items = [render.configuration_metadata(r) for r in rows]
     return JSONResponse(render.page(request.url, "configurations", items, total, offset, limit))

@@ -17,7 +17,7 @@ PASSWORD_MIN, PASSWORD_MAX = 8, 256
 
 
 async def rotate_secret(request: Request, core: Core, actor: Actor) -> Response:
-    body = await parse_body(request, RotateRequest) if await request.body() else RotateRequest()
+    body = await parse_body(request, RotateRequest, optional=True)  # no body: rotate with the defaults
     result = rotate(core, actor, request.path_params["id"], client_request_token=body.client_request_token,
                     version_stages=body.version_stages)
     return JSONResponse({"version_id": result.version_id, "task_id": result.task_id}, status_code=201)

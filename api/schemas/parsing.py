@@ -19,7 +19,9 @@ M = TypeVar("M")
 MAX_BODY_BYTES = 2 * 1024 * 1024  # an arbitrary payload (1 MB) as JSON, with metadata and escapes
 
 
-async def json_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
+async def json_body(request: Request, max_bytes: int = MAX_BODY_BYTES, *, optional: bool = False) -> Any:
+    """The body as JSON, read up to ``max_bytes`` (over: PayloadTooLarge, before reading the
+    rest). An empty body is refused, or None when ``optional``."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(f"request body: {declared} bytes is over the limit of {max_bytes} bytes")
@@ -32,6 +34,8 @@ async def json_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
+        if optional:
+            return None
         raise InvalidInput("request body: a JSON object is required")
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
@@ -92,8 +96,12 @@ def parse(model: type[M] | Any, data: Any) -> M:
         raise InvalidInput(message, field=field) from None
 
 
-async def parse_body(request: Request, model: type[M] | Any, max_bytes: int = MAX_BODY_BYTES) -> M:
-    data = await json_body(request, max_bytes)
+async def parse_body(request: Request, model: type[M] | Any, max_bytes: int = MAX_BODY_BYTES, *,
+                     optional: bool = False) -> M:
+    """The body as ``model``; with ``optional``, an empty body is the model with no fields given."""
+    data = await json_body(request, max_bytes, optional=optional)
+    if data is None and optional:
+        data = {}
     if not isinstance(data, dict):
         raise InvalidInput("request body: must be a JSON object")
     return parse(model, data)

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic_core import PydanticCustomError
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _date_time_text(value: Any) -> Any:
+    """Only an RFC 3339 date and time: pydantic alone also takes numbers (seconds or
+    milliseconds since the epoch, guessed from their size) and a bare date."""
+    if not isinstance(value, str) or not _DATE_TIME.match(value):
+        raise PydanticCustomError("date_time", "must be an RFC 3339 date and time, such as 2030-01-31T09:00:00Z")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_date_time_text)]
 
 
 class GroupPrototype(Strict):
@@ -24,7 +40,7 @@ class GroupPatch(Strict):
 
 class RotationPolicy(Strict):
     auto_rotate: StrictBool = False
-    interval: int | None = None
+    interval: StrictInt | None = None
     unit: StrictStr | None = None
     # certkeeper extensions
     schedule: StrictStr | None = None
@@ -35,7 +51,7 @@ class RotationPolicy(Strict):
 
 
 class PasswordGenerationPolicy(Strict):
-    length: int | None = None
+    length: StrictInt | None = None
     include_digits: StrictBool | None = None
     include_symbols: StrictBool | None = None
     include_uppercase: StrictBool | None = None
@@ -54,7 +70,7 @@ class SecretPrototypeBase(Strict):
 class ArbitraryPrototype(SecretPrototypeBase):
     secret_type: Literal["arbitrary"]
     payload: StrictStr
-    expiration_date: datetime | None = None
+    expiration_date: Timestamp | None = None
 
 
 class KVPrototype(SecretPrototypeBase):
@@ -66,7 +82,7 @@ class UsernamePasswordPrototype(SecretPrototypeBase):
     secret_type: Literal["username_password"]
     username: StrictStr
     password: StrictStr | None = None
-    expiration_date: datetime | None = None
+    expiration_date: Timestamp | None = None
     rotation: RotationPolicy | None = None
     password_generation_policy: PasswordGenerationPolicy | None = None
 
@@ -151,7 +167,7 @@ class SecretMetadataPatch(Strict):
     description: StrictStr | None = None
     labels: list[StrictStr] | None = None
     custom_metadata: dict[str, Any] | None = None
-    expiration_date: datetime | None = None
+    expiration_date: Timestamp | None = None
     rotation: RotationPolicy | None = None
     password_generation_policy: PasswordGenerationPolicy | None = None
     managed_csr: ManagedCsr | None = None

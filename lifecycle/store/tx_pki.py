@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 
 from lifecycle.records import ConfigRecord, RevocationRecord
 from lifecycle.store import schema as t
@@ -39,8 +39,11 @@ class PkiTx(TxBase):
         return dict(self._config_reads)
 
     def list_configs(
-        self, *, types: Sequence[str] | None = None, search: str | None = None, offset: int = 0, limit: int | None = None
+        self, *, types: Sequence[str] | None = None, search: str | None = None, offset: int = 0, limit: int | None = None,
+        sort: str | None = None, descending: bool = False,
     ) -> tuple[list[ConfigRecord], int]:
+        """A page of configurations, in creation order unless ``sort`` names config_type,
+        secret_type or name (ties in creation order)."""
         c = t.configurations.c
         where: list[Any] = []
         if types:
@@ -48,7 +51,11 @@ class PkiTx(TxBase):
         if search:
             where.append(func.lower(c.name).like(f"%{_escape_like(search.lower())}%", escape="\\"))
         total = int(self._c.execute(select(func.count()).select_from(t.configurations).where(*where)).scalar_one())
-        q = select(t.configurations).where(*where).order_by(c.created_at, c.name).offset(offset)
+        key = {"config_type": c.config_type, "name": c.name,
+               "secret_type": case((c.config_type.like("public_cert%"), "public_cert"), else_="private_cert"),
+               None: None}[sort]
+        order = [] if key is None else [key.desc() if descending else key.asc()]
+        q = select(t.configurations).where(*where).order_by(*order, c.created_at, c.name).offset(offset)
         if limit is not None:
             q = q.limit(limit)
         return [_record(ConfigRecord, r) for r in self._c.execute(q)], total

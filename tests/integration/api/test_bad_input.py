@@ -70,6 +70,31 @@ def test_nul_in_path_is_400(client, admin, path) -> None:  # type: ignore[no-unt
     assert client.get(path, headers=admin).status_code == 400
 
 
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"expiration_date": 4102444800}, "expiration_date"),  # seconds: pydantic alone took it
+    ({"expiration_date": 4102444800000}, "expiration_date"),  # ... and this, as milliseconds
+    ({"expiration_date": "4102444800"}, "expiration_date"),
+    ({"expiration_date": 1e10}, "expiration_date"),
+    ({"expiration_date": "2100-01-01"}, "expiration_date"),  # a date without its time
+    ({"rotation": {"auto_rotate": True, "interval": True, "unit": "day"}}, "rotation.interval"),
+    ({"rotation": {"auto_rotate": True, "interval": "2", "unit": "day"}}, "rotation.interval"),
+    ({"rotation": {"auto_rotate": True, "interval": 2.0, "unit": "day"}}, "rotation.interval"),
+    ({"password_generation_policy": {"length": "20"}}, "password_generation_policy.length"),
+    ({"password_generation_policy": {"length": 20.0}}, "password_generation_policy.length"),
+])
+def test_dates_and_numbers_of_the_wrong_json_type_are_refused_naming_the_field(  # type: ignore[no-untyped-def]
+        client, admin, fields, field) -> None:
+    body = {"secret_type": "username_password", "name": "typed", "username": "app"} | fields
+    r = client.post("/api/v2/secrets", headers=admin, json=body)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["message"].startswith(f"{field}: "), r.text
+    created = client.post("/api/v2/secrets", headers=admin, json={"secret_type": "username_password", "name": "typed2",
+                                                                 "username": "app"}).json()
+    patched = client.patch(f"/api/v2/secrets/{created['id']}/metadata", headers=admin, json=fields)
+    assert patched.status_code == 400, patched.text
+    assert client.get("/api/v2/secrets", headers=admin).json()["total_count"] == 1
+
+
 @pytest.mark.parametrize("name", ["ab\n", "ab\r\n", " ab", "a/b"])
 def test_names_with_trailing_newline_or_odd_characters_are_refused(client, admin, name) -> None:  # type: ignore[no-untyped-def]
     resp = client.post("/api/v2/secrets", headers=admin, json={"secret_type": "kv", "name": name, "data": {}})

@@ -720,6 +720,30 @@ def test_list_configurations_with_an_unknown_type_is_400_naming_the_parameter(
     assert error_field(r) == "config_types"
 
 
+def test_list_configurations_filters_by_secret_type_and_sorts_as_the_sdk_asks(client: TestClient, admin: Headers,
+                                                                              clock: FakeClock) -> None:
+    for name in ("root-b", "root-a"):
+        create_root(client, admin, name)
+        clock.advance(seconds=1)
+    configure(client, admin, config_type="public_cert_configuration_ca_acme", name="acme-c",
+              directory_url="https://ca.test/dir")
+
+    def names(**params: Any) -> list[str]:
+        return [c["name"] for c in ok(client.get(CONFIGS, params=params, headers=admin), 200)["configurations"]]
+
+    assert names() == ["root-b", "root-a", "acme-c"]  # creation order
+    assert names(secret_types="private_cert") == ["root-b", "root-a"]
+    assert names(secret_types="public_cert,private_cert") == ["root-b", "root-a", "acme-c"]
+    assert names(secret_types="iam_credentials") == []  # a contract type with no configurations here
+    assert names(sort="name") == ["acme-c", "root-a", "root-b"]
+    assert names(sort="-name") == ["root-b", "root-a", "acme-c"]
+    assert names(sort="-secret_type") == ["acme-c", "root-b", "root-a"]  # ties in creation order
+    assert names(sort="config_type", secret_types="private_cert") == ["root-b", "root-a"]
+    for params, field in (({"secret_types": "nonsense"}, "secret_types"), ({"sort": "bogus"}, "sort")):
+        r = client.get(CONFIGS, params=params, headers=admin)
+        assert r.status_code == 400 and error_field(r) == field, r.text
+
+
 def test_get_with_another_accepted_configuration_type_is_404(client: TestClient, admin: Headers) -> None:
     create_root(client, admin, "root")
     r = client.get(f"{CONFIGS}/root", headers=admin | {"X-Sm-Accept-Configuration-Type": TEMPLATE})

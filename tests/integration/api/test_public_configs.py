@@ -139,6 +139,36 @@ def test_bad_patches_are_refused_by_field_and_change_nothing(client: TestClient,
     assert _stored(core, "my-ca") == before
 
 
+@pytest.mark.parametrize(("extra", "field"), [
+    ({"service_url": "../../etc"}, "service_url"),
+    ({"service_url": "xxxx"}, "service_url"),
+    ({"service_url": "https://"}, "service_url"),
+    ({"service_url": "https://api.cis.test/v1 x"}, "service_url"),
+    ({"iam_url": "ftp://iam.test/token"}, "iam_url"),
+    ({"resolvers": [""]}, "resolvers"),
+    ({"resolvers": [" "]}, "resolvers"),
+    ({"resolvers": ["ns1.test:0"]}, "resolvers"),
+    ({"resolvers": ["ns1.test:dns"]}, "resolvers"),
+    ({"resolvers": ["a\u0000b"]}, "resolvers"),
+])
+def test_a_cis_configuration_with_a_url_or_resolver_an_order_could_not_use_is_refused(
+        client: TestClient, admin: Headers, extra: dict[str, Any], field: str) -> None:
+    body = {"config_type": "public_cert_configuration_dns_cloud_internet_services", "name": "cis",
+            "cloud_internet_services_crn": "crn:v1:x", "cloud_internet_services_apikey": "k", **extra}
+    r = client.post("/api/v2/configurations", headers=admin, json=body)
+    assert r.status_code == 400 and r.json()["errors"][0]["message"].startswith(f"{field}:"), r.text
+    assert client.get("/api/v2/configurations/cis", headers=admin).status_code == 404
+
+
+def test_a_cis_configuration_takes_resolvers_as_hosts_ports_and_ipv6(client: TestClient, admin: Headers) -> None:
+    resolvers = ["1.1.1.1", "ns1.example.com:53", "2001:db8::53", "[2001:db8::53]:5353"]
+    shown = _create(client, admin, {"config_type": "public_cert_configuration_dns_cloud_internet_services",
+                                    "name": "cis", "cloud_internet_services_crn": "crn:v1:x",
+                                    "cloud_internet_services_apikey": "k", "resolvers": resolvers,
+                                    "service_url": "http://127.0.0.1:8080/v1", "iam_url": "https://iam.test/token"})
+    assert shown["resolvers"] == resolvers and shown["service_url"] == "http://127.0.0.1:8080/v1"
+
+
 def test_patching_a_missing_configuration_is_404(client: TestClient, admin: Headers) -> None:
     _patch(client, admin, "nowhere", {"preferred_chain": "x"}, status=404)
 

@@ -113,3 +113,36 @@ def test_random_password_follows_the_options(client, admin) -> None:  # type: ig
     assert client.get("/api/v2/random_password", headers=admin, params={
         "exclude_lowercase": "true", "exclude_uppercase": "true", "exclude_numbers": "true",
         "exclude_punctuation": "true"}).status_code == 400
+
+
+def test_rotate_without_a_body_rotates_with_the_defaults(client, admin) -> None:  # type: ignore[no-untyped-def]
+    secret = _secret(client, admin)
+    resp = client.post(f"/api/v2/secrets/{secret['id']}/rotate", headers=admin)
+    assert resp.status_code == 201, resp.text
+    assert _current(client, admin, secret["id"])["id"] == resp.json()["version_id"]
+
+
+def test_rotate_stops_reading_a_body_over_the_limit(client, admin) -> None:  # type: ignore[no-untyped-def]
+    """A streamed body too large is refused once the limit is passed, not read whole into
+    memory first (the rest is never asked for)."""
+    import asyncio
+
+    secret = _secret(client, admin)
+    chunk, chunks = b" " * (1 << 20), 64  # 64 MB offered, in 1 MB chunks, with no Content-Length
+    asked, sent = [0], []
+
+    async def receive() -> dict:  # type: ignore[type-arg]
+        asked[0] += 1
+        return {"type": "http.request", "body": chunk, "more_body": asked[0] < chunks}
+
+    async def send(message: dict) -> None:  # type: ignore[type-arg]
+        sent.append(message)
+
+    path = f"/api/v2/secrets/{secret['id']}/rotate"
+    headers = [(k.lower().encode(), v.encode()) for k, v in admin.items()] + [(b"content-type", b"application/json")]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+    asyncio.run(client.app(scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert asked[0] <= 3  # the 2 MB limit, and the chunk that passed it
