@@ -192,7 +192,7 @@ def configuration_metadata(config: ConfigRecord) -> dict[str, Any]:
     if config.status is not None:
         body["status"] = config.status
     for key in ("common_name", "issuer", "key_type", "key_bits", "signing_method", "certificate_authority",
-                "expiration_date"):
+                "expiration_date", "lets_encrypt_environment"):
         if key in attrs:
             body[key] = attrs[key]
     if "expiration_date" in attrs:

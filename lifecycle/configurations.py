@@ -213,4 +213,8 @@ def run_action(core: Core, actor: Actor, name: str, fields: dict[str, Any]) -> d
             assert call is not None
             result = call(tx, core, name, fields)
         audit.record(tx, actor, now, f"configuration.{action_type.rsplit('_action_', 1)[-1]}", f"configuration:{name}")
+    if action_type.endswith(("sign_intermediate", "sign_csr")):
+        # The contract's answer is the request with the signed certificate as `data`; the
+        # certificate's fields also stay at the top, where certkeeper first put them.
+        return {**fields, **result, "data": result}
     return {"action_type": action_type, **result}

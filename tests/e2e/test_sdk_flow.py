@@ -28,6 +28,9 @@ from ibm_secrets_manager_sdk.secrets_manager_v2 import (
     ArbitrarySecretPrototype,
     ArbitrarySecretVersion,
     ArbitrarySecretVersionPrototype,
+    ConfigurationAction,
+    ConfigurationMetadataPaginatedCollection,
+    ConfigurationsPager,
     KVSecret,
     KVSecretMetadata,
     KVSecretMetadataPatch,
@@ -646,3 +649,45 @@ def test_public_configurations_are_patched_with_the_sdks_patch_models(sm: Secret
     refused = api_error(sm.update_configuration, "le", PublicCertificateConfigurationCALetsEncryptPatch(
         lets_encrypt_environment="nowhere"))
     assert refused.status_code == 400 and "lets_encrypt_environment" in refused.message
+
+
+def test_configuration_actions_and_listing_parse_with_the_sdks_models(sm: SecretsManagerV2) -> None:
+    """Signing answers are the SDK's ConfigurationAction (the request echoed, the certificate
+    in `data` for sign_csr); the listing parses with a Let's Encrypt configuration in it, and
+    its secret_types filter and sort are honoured, also through the SDK's pager."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from acme_client.accounts import generate_account_key
+
+    for body in ({"config_type": "private_cert_configuration_root_ca", "name": "sdk-root", "common_name": "SDK Root",
+                  "max_ttl": "87600h", "key_type": "ec"},
+                 {"config_type": "private_cert_configuration_intermediate_ca", "name": "sdk-int",
+                  "common_name": "SDK Intermediate", "max_ttl": "43800h", "key_type": "ec",
+                  "signing_method": "internal", "issuer": "sdk-root"},
+                 {"config_type": "public_cert_configuration_ca_lets_encrypt", "name": "sdk-le",
+                  "lets_encrypt_environment": "staging", "lets_encrypt_private_key": generate_account_key()}):
+        assert sm.create_configuration(body).get_status_code() == 201
+    signed = parsed(sm.create_configuration_action("sdk-root", {
+        "action_type": "private_cert_configuration_action_sign_intermediate",
+        "intermediate_certificate_authority": "sdk-int"}), ConfigurationAction.from_dict, 201)
+    assert signed.intermediate_certificate_authority == "sdk-int"
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Other Intermediate")]))
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
+    by_csr = parsed(sm.create_configuration_action("sdk-root", {
+        "action_type": "private_cert_configuration_action_sign_csr", "csr": csr, "common_name": "Other Intermediate"}),
+        ConfigurationAction.from_dict, 201)
+    issued = x509.load_pem_x509_certificate(by_csr.data.certificate.encode())
+    assert issued.subject.rfc4514_string() == "CN=Other Intermediate" and by_csr.csr == csr
+
+    listed = parsed(sm.list_configurations(), ConfigurationMetadataPaginatedCollection.from_dict)
+    assert sorted(c.name for c in listed.configurations) == ["sdk-int", "sdk-le", "sdk-root"]
+    private = parsed(sm.list_configurations(secret_types=["private_cert"], sort="-name"),
+                     ConfigurationMetadataPaginatedCollection.from_dict)
+    assert [c.name for c in private.configurations] == ["sdk-root", "sdk-int"]
+    paged = ConfigurationsPager(client=sm, limit=1, sort="name").get_all()
+    assert [c["name"] for c in paged] == ["sdk-int", "sdk-le", "sdk-root"]
