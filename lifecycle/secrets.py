@@ -355,9 +355,9 @@ def update_metadata(core: Core, actor: Actor, secret_id: str, patch: dict[str, A
         if typed:
             ctx = HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id)
             changes["attributes"] = handler.patch(secret.attributes, typed, ctx)
-            if "rotation" in typed:
-                last = versions.resolve(tx, secret.id, "current").created_at
-                changes["next_rotation_date"] = _next_rotation(handler, changes["attributes"], last, now)
+            current = tx.get_staged_version(secret.id, Stage.CURRENT) if "rotation" in typed else None
+            if current is not None:  # none yet (a public certificate still being ordered): set when it comes
+                changes["next_rotation_date"] = _next_rotation(handler, changes["attributes"], current.created_at, now)
         if changes:
             changes["updated_at"] = now
             tx.update_secret(secret.id, **changes)

@@ -226,3 +226,17 @@ def test_key_and_ca_stay_while_an_order_of_the_account_is_unfinished(client: Tes
         tx.update_task(task.id, status="succeeded")
     _patch(client, admin, "my-ca", {"private_key": generate_account_key()})
     assert "account" not in _stored(core, "my-ca")[0]
+
+
+def test_a_public_certificate_still_being_ordered_takes_a_rotation_policy(client: TestClient, admin: Headers) -> None:
+    """No version yet (its order waits for a worker): a rotation patch is stored, not a 404 for
+    a current version it does not have; the order's certificate sets when to renew."""
+    _acme_ca(client, admin)
+    r = client.post("/api/v2/secrets", headers=admin, json={
+        "secret_type": "public_cert", "name": "shop", "common_name": "shop.example.com", "ca": "my-ca", "dns": "manual"})
+    assert r.status_code == 201, r.text
+    secret_id = r.json()["id"]
+    policy = {"auto_rotate": True, "rotate_keys": False}
+    patched = client.patch(f"/api/v2/secrets/{secret_id}/metadata", headers=admin, json={"rotation": policy})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["rotation"] == policy and "next_rotation_date" not in patched.json()
