@@ -13,8 +13,8 @@ from lifecycle.vocabulary import SecretType
 
 ARBITRARY_MAX_BYTES = 1024 * 1024  # the v2 contract: arbitrary payloads up to 1 MB
 KV_MAX_BYTES = 512 * 1024  # the v2 contract: kv data up to 512 KB
-USERNAME_MAX = 256
-PASSWORD_MAX = 256
+USERNAME_MIN, USERNAME_MAX = 2, 64  # the contract's limits for user credentials (limits.md)
+PASSWORD_MIN, PASSWORD_MAX = 6, 256
 
 
 def _string(fields: dict[str, Any], name: str, *, required: bool = True) -> str | None:
@@ -111,15 +111,15 @@ class UsernamePassword:
         password = _string(fields, "password", required=False)
         if password is None:
             return passwords.from_policy(policy)
-        if not password or len(password) > PASSWORD_MAX:
-            raise InvalidInput(f"password: must be 1-{PASSWORD_MAX} characters", field="password")
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+            raise InvalidInput(f"password: must be {PASSWORD_MIN}-{PASSWORD_MAX} characters", field="password")
         return password
 
     def create(self, fields: dict[str, Any], ctx: HandlerContext) -> Material:
         username = _string(fields, "username")
         assert username is not None
-        if not username or len(username) > USERNAME_MAX:
-            raise InvalidInput(f"username: must be 1-{USERNAME_MAX} characters", field="username")
+        if not USERNAME_MIN <= len(username) <= USERNAME_MAX:
+            raise InvalidInput(f"username: must be {USERNAME_MIN}-{USERNAME_MAX} characters", field="username")
         policy = passwords.PasswordPolicy.from_dict(fields.get("password_generation_policy"))
         rotation = rotation_policy(fields.get("rotation") or DEFAULT_ROTATION)
         # The username is secret data: it lives only in the sealed payload, never in attributes.

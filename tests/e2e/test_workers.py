@@ -112,7 +112,7 @@ def test_two_worker_processes_rotate_private_certificates_exactly_once(pg_core, 
 def test_worker_killed_mid_rotation_loses_nothing(pg_core, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     core, url = pg_core
     secret_id = secrets.create_secret(core, SYSTEM, SecretDraft("username_password", "crashy", fields={
-        "username": "u", "rotation": POLICY})).secret.id
+        "username": "app", "rotation": POLICY})).secret.id
     marker = tmp_path / "paused"
     with _workers(tmp_path, url, 1, env={"CERTKEEPER_TEST_HOOK": f"pause-before-commit:{marker}"}) as (doomed,):
         _wait_for(marker.exists, "the worker to reach the pause inside the rotation")
@@ -139,7 +139,7 @@ def test_serve_runs_workers_and_the_scheduler(tmp_path: Path) -> None:
         _wait_for(lambda: (tmp_path / "admin-token").exists() and _up(base), "the server to start", 30)
         headers = {"Authorization": f"Bearer {(tmp_path / 'admin-token').read_text().strip()}"}
         created = httpx.post(f"{base}/api/v2/secrets", headers=headers, json={
-            "secret_type": "username_password", "name": "auto", "username": "u", "rotation": POLICY}).json()
+            "secret_type": "username_password", "name": "auto", "username": "app", "rotation": POLICY}).json()
         _wait_for(lambda: httpx.get(f"{base}/api/v2/secrets/{created['id']}/metadata", headers=headers).json()
                   ["versions_total"] == 2, "the scheduled rotation", 30)
     finally:

@@ -130,7 +130,7 @@ def test_managed_csr_names_not_in_a_label_form(client, admin, options, field) ->
 @pytest.mark.parametrize("schedule", ["rate(99999999999 days)", "rate(3000000 days)", "rate(1001 days)",
                                       "rate(" + "9" * 5000 + " hours)"])
 def test_rotation_schedules_past_the_maximum_interval(client, admin, schedule) -> None:  # type: ignore[no-untyped-def]
-    body = {"secret_type": "username_password", "name": "rs1", "username": "u",
+    body = {"secret_type": "username_password", "name": "rs1", "username": "app",
             "rotation": {"auto_rotate": True, "schedule": schedule}}
     _refused(client.post(f"{V2}/secrets", headers=admin, json=body), "rotation.schedule", "maximum interval of 1000 days")
     made = ok(client.post(f"{V2}/secrets", headers=admin, json=body | {"rotation": {"auto_rotate": False}}))

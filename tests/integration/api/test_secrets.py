@@ -54,8 +54,12 @@ def test_generated_password_follows_policy(client, admin) -> None:  # type: igno
         ({"secret_type": "arbitrary", "name": "ok1", "payload": "x", "expiration_date": "2020-01-01T00:00:00Z"}, 400, "expiration_date: must be in the future"),
         ({"secret_type": "kv", "name": "ok1", "data": {}, "expiration_date": "2099-01-01T00:00:00Z"}, 400, "expiration_date"),
         ({"secret_type": "arbitrary", "name": "ok1", "payload": "x", "secret_group_id": "missing"}, 404, "secret group 'missing'"),
-        ({"secret_type": "username_password", "name": "ok1", "username": "u", "password_generation_policy": {"length": 5}}, 400, "length"),
-        ({"secret_type": "username_password", "name": "ok1", "username": "u", "rotation": {"auto_rotate": True, "interval": 1, "unit": "week"}}, 400, "rotation.unit"),
+        ({"secret_type": "username_password", "name": "ok1", "username": "app", "password_generation_policy": {"length": 5}}, 400, "length"),
+        ({"secret_type": "username_password", "name": "ok1", "username": "u"}, 400, "username: must be 2-64 characters"),
+        ({"secret_type": "username_password", "name": "ok1", "username": "u" * 65}, 400, "username: must be 2-64"),
+        ({"secret_type": "username_password", "name": "ok1", "username": "app", "password": "12345"}, 400, "password: must be 6-256"),
+        ({"secret_type": "username_password", "name": "ok1", "username": "app", "password": "p" * 257}, 400, "password: must be 6-256"),
+        ({"secret_type": "username_password", "name": "ok1", "username": "app", "rotation": {"auto_rotate": True, "interval": 1, "unit": "week"}}, 400, "rotation.unit"),
     ],
 )
 def test_bad_input_gets_a_4xx_naming_the_problem(client, admin, body, status, field_text) -> None:  # type: ignore[no-untyped-def]
@@ -185,7 +189,7 @@ def test_username_password_rotation_keeps_the_username(client, admin) -> None:  
 
 
 def test_next_rotation_date_follows_the_policy_and_every_rotation(client, admin, clock) -> None:  # type: ignore[no-untyped-def]
-    created = _create(client, admin, secret_type="username_password", name="rotating", username="u",
+    created = _create(client, admin, secret_type="username_password", name="rotating", username="app",
                       rotation={"auto_rotate": True, "interval": 30, "unit": "day"}).json()
     assert created["next_rotation_date"] == "2026-01-31T12:00:00.000Z"
     clock.advance(days=10)
