@@ -16,7 +16,11 @@ from lifecycle.private_ca import ca_data
 
 
 def _ca_pems(core: Core, name: str) -> list[str]:
-    data = ca_data(get_configuration(core, name).config)
+    try:
+        config = get_configuration(core, name).config
+    except NotFound:
+        raise NotFound("certificate authority", name) from None  # as the CRL routes say it
+    data = ca_data(config)
     if not data or "certificate" not in data:
         raise NotFound("certificate of certificate authority", name)
     return list(data["ca_chain"])
