@@ -125,7 +125,7 @@ def test_worker_killed_mid_rotation_loses_nothing(pg_core, tmp_path: Path) -> No
         task = tx.list_tasks(secret_id)[0]
         versions = tx.list_versions(secret_id)
     assert len(versions) == 2 and task.attempts == 2
-    assert secrets.get_secret(core, SYSTEM, secret_id, with_payload=True).data["username"] == "u"  # type: ignore[index]
+    assert secrets.get_secret(core, SYSTEM, secret_id, with_payload=True).data["username"] == "app"  # type: ignore[index]
 
 
 def test_serve_runs_workers_and_the_scheduler(tmp_path: Path) -> None:
