@@ -8,7 +8,7 @@ from typing import Union
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from pki.errors import InvalidRequest
+from pki.errors import InvalidRequest, TemplateViolation
 
 PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
 PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey]
@@ -32,6 +32,22 @@ def check_key_params(key_type: str, key_bits: int | None, field: str = "key_type
             field="key_bits",
         )
     return key_type, bits
+
+
+def check_public_key(public_key: object, key_type: str, key_bits: int | None, field: str = "csr") -> None:
+    """A client's key (a CSR's) against a template's key_type and key_bits: the same type, and
+    at least as many bits (RSA under 2048 is never signed). Raises TemplateViolation naming both."""
+    key_type, bits = check_key_params(key_type, key_bits)
+    if isinstance(public_key, rsa.RSAPublicKey):
+        given, size = "rsa", public_key.key_size
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        given, size = "ec", public_key.curve.key_size
+    else:
+        given, size = type(public_key).__name__, 0
+    if given != key_type or size < bits:
+        raise TemplateViolation(
+            f"{field}: its key is {key_algorithm(public_key)}; the template asks for {key_type} of {bits} bits or more",
+            field=field)
 
 
 def generate_key(key_type: str, key_bits: int | None = None) -> PrivateKey:

@@ -78,10 +78,11 @@ class NameRequest:
 
 def effective_request(rules: NameRules, request: NameRequest, csr: NameRequest) -> NameRequest:
     """The names to check and issue when signing a CSR: Vault's use_csr_common_name and
-    use_csr_sans take the CN and the SANs from the CSR instead of the request."""
-    if rules.use_csr_common_name:
+    use_csr_sans take the CN and the SANs from the CSR instead of the request. A CSR without
+    a CN (or without any SAN) leaves the request's."""
+    if rules.use_csr_common_name and csr.common_name:
         request = replace(request, common_name=csr.common_name)
-    if rules.use_csr_sans:
+    if rules.use_csr_sans and (csr.alt_names or csr.ip_sans or csr.uri_sans or csr.other_sans):
         request = replace(request, alt_names=csr.alt_names, ip_sans=csr.ip_sans,
                           uri_sans=csr.uri_sans, other_sans=csr.other_sans)
     return request

@@ -20,10 +20,10 @@ from lifecycle.vocabulary import SecretType
 from pki.csr import parse_csr
 from pki.errors import PkiError
 from pki.issuance import LeafSpec, issue_leaf
-from pki.keys import generate_key, key_algorithm, private_key_pem
+from pki.keys import check_public_key, generate_key, key_algorithm, private_key_pem
 from pki.names import Subject, common_name_of, dns_name, sans_of
 from pki.serials import colon_hex
-from pki.templates import NameRequest, check_names, parse_other_san
+from pki.templates import NameRequest, check_names, effective_request, parse_other_san
 
 REQUEST_FIELDS = ("common_name", "alt_names", "ip_sans", "uri_sans", "other_sans", "format", "private_key_format",
                   "exclude_cn_from_sans", "ttl")
@@ -84,6 +84,8 @@ class PrivateCert:
             names = self._names(request, rules, csr)
             check_names(name_rules(rules), names, template.name)
             ttl = ttl_for(rules, request.get("ttl"), int(ca.config.attributes["max_ttl_seconds"]))
+            if csr is not None:
+                check_public_key(csr.public_key(), rules.get("key_type") or "rsa", rules.get("key_bits"))
             key = None if csr else generate_key(rules.get("key_type") or "rsa", rules.get("key_bits"))
             public_key = csr.public_key() if csr else key.public_key()  # type: ignore[union-attr]
             crl, issuers = distribution(ctx.core, ca.config.name, ca.config.attributes)
@@ -111,18 +113,17 @@ class PrivateCert:
 
     @staticmethod
     def _names(request: dict[str, Any], rules: dict[str, Any], csr: x509.CertificateSigningRequest | None) -> NameRequest:
-        common_name = request.get("common_name")
-        alt, ips, uris = _list(request.get("alt_names")), _list(request.get("ip_sans")), _list(request.get("uri_sans"))
-        if csr is not None:
-            if rules.get("use_csr_common_name", True) and not common_name:
-                common_name = common_name_of(csr.subject)
-            if rules.get("use_csr_sans", True):
-                sans = sans_of(csr)
-                alt, ips, uris = alt or tuple(sans["alt_names"]), ips or tuple(sans["ip_sans"]), uris or tuple(sans["uri_sans"])
-        return NameRequest(
-            common_name=common_name, alt_names=alt, ip_sans=ips, uri_sans=uris,
+        asked = NameRequest(
+            common_name=request.get("common_name"), alt_names=_list(request.get("alt_names")),
+            ip_sans=_list(request.get("ip_sans")), uri_sans=_list(request.get("uri_sans")),
             other_sans=_list(request.get("other_sans")), exclude_cn_from_sans=bool(request.get("exclude_cn_from_sans")),
         )
+        if csr is None:
+            return asked
+        sans = sans_of(csr)
+        in_csr = NameRequest(common_name=common_name_of(csr.subject), alt_names=tuple(sans["alt_names"]),
+                             ip_sans=tuple(sans["ip_sans"]), uri_sans=tuple(sans["uri_sans"]))
+        return effective_request(name_rules(rules), asked, in_csr)
 
     def _material(self, attributes: dict[str, Any], cert: x509.Certificate, key: Any, public_key: Any, ca: LoadedCA,
                   request: dict[str, Any], common_name: str | None, alt_names: list[str]) -> Material:

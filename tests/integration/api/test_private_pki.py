@@ -461,12 +461,47 @@ def test_private_cert_cannot_outlive_its_intermediate(client: TestClient, admin:
 
 
 def test_private_cert_from_a_csr_stores_no_private_key(client: TestClient, admin: Headers) -> None:
-    pki = build_pki(client, admin)
+    pki = build_pki(client, admin, key_type="ec")  # the CSR's key: EC P-256
     key, csr = new_csr("csr.example.com")
     created = ok(issue(client, admin, pki.template, common_name=None, csr=csr))
     stored = ok(client.get(f"{V2}/secrets/{created['id']}", headers=admin), 200)
     assert "private_key" not in created and "private_key" not in stored
     assert public_der(cert_of(stored["certificate"]).public_key()) == public_der(key.public_key())
+
+
+def _rsa_csr(bits: int) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "rsa.example.com")]))
+           .sign(key, hashes.SHA256()))
+    return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_csr_whose_key_the_template_does_not_allow_is_refused_naming_both(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin, key_type="rsa", key_bits=3072)
+    for csr, key in ((_rsa_csr(1024), "RSA1024"), (_rsa_csr(2048), "RSA2048"), (new_csr()[1], "ECDSA256")):
+        r = issue(client, admin, pki.template, name=f"k{key}", common_name=None, csr=csr)
+        assert r.status_code == 400 and error_field(r) == "csr", r.text
+        assert error_message(r) == f"csr: its key is {key}; the template asks for rsa of 3072 bits or more"
+    ok(issue(client, admin, pki.template, name="big-enough", common_name=None, csr=_rsa_csr(4096)))
+    assert ok(client.get(f"{V2}/secrets", headers=admin), 200)["total_count"] == 1
+
+
+def test_the_csrs_names_win_over_the_requests_by_default(client: TestClient, admin: Headers) -> None:
+    """use_csr_common_name and use_csr_sans (on unless the template turns them off): the
+    certificate names what the CSR asks for; the request's names fill in only what it lacks."""
+    pki = build_pki(client, admin, key_type="ec")
+    _, csr = new_csr("csr.example.com")
+    created = ok(issue(client, admin, pki.template, common_name="req.example.com", alt_names=["reqsan.example.com"],
+                       csr=csr))
+    cert = cert_of(created["certificate"])
+    assert cert.subject.rfc4514_string() == "CN=csr.example.com"
+    assert cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName) == ["csr.example.com"]
+    create_template(client, admin, "asked", pki.intermediate, key_type="ec", use_csr_common_name=False,
+                    use_csr_sans=False)
+    asked = cert_of(ok(issue(client, admin, "asked", name="asked", common_name="req.example.com", csr=csr))["certificate"])
+    assert asked.subject.rfc4514_string() == "CN=req.example.com"
 
 
 def test_template_allowed_secret_groups_refuses_other_groups(client: TestClient, admin: Headers) -> None:
