@@ -60,12 +60,22 @@ class PrivateCert:
             raise reject("private_key_format", "must be der or pkcs8")
         rotation = rotation_policy(fields.get("rotation") or DEFAULT_ROTATION)
         attributes = {"certificate_template": template_name, "request": request, "rotation": rotation}
+        if fields.get("csr"):
+            attributes["csr"] = fields["csr"]  # public: the next versions sign it again
         return self._issue(attributes, fields.get("csr"), ctx)
 
     def new_version(
         self, attributes: dict[str, Any], fields: dict[str, Any], current: dict[str, Any] | None, ctx: HandlerContext
     ) -> Material:
-        return self._issue(attributes, fields.get("csr"), ctx)
+        """A new certificate: for the CSR given, else the last one given (the client keeps its
+        key through renewals), else for a new key made here."""
+        if fields.get("csr"):
+            attributes = attributes | {"csr": fields["csr"]}
+        elif not attributes.get("csr") and attributes.get("private_key_included") is False:
+            # Issued for a client's key before CSRs were kept: a new key made here would
+            # replace the key the client holds without a word.
+            raise reject("csr", "this certificate is for the client's own key: give a csr for its new version")
+        return self._issue(attributes, attributes.get("csr"), ctx)
 
     def _issue(self, attributes: dict[str, Any], csr_pem: str | None, ctx: HandlerContext) -> Material:
         template = load_template(ctx.tx, attributes["certificate_template"])

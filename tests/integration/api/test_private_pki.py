@@ -504,6 +504,44 @@ def test_the_csrs_names_win_over_the_requests_by_default(client: TestClient, adm
     assert asked.subject.rfc4514_string() == "CN=req.example.com"
 
 
+def test_a_certificate_for_a_clients_csr_renews_for_the_same_key(client: TestClient, admin: Headers, core: Any) -> None:
+    """A new version (a rotation, scheduled or asked for) signs the CSR again: the client
+    keeps its key, and no key is made here; a new CSR given with a version is signed from
+    then on."""
+    pki = build_pki(client, admin, key_type="ec")
+    key, csr = new_csr("csr.example.com")
+    created = ok(issue(client, admin, pki.template, common_name=None, csr=csr))
+    rotated = ok(client.post(f"{V2}/secrets/{created['id']}/rotate", json={}, headers=admin))
+    current = ok(client.get(f"{V2}/secrets/{created['id']}/versions/current", headers=admin), 200)
+    assert current["id"] == rotated["version_id"] and "private_key" not in current
+    renewed = cert_of(current["certificate"])
+    assert public_der(renewed.public_key()) == public_der(key.public_key())
+    assert renewed.serial_number != cert_of(created["certificate"]).serial_number
+    new_key, new_csr_pem = new_csr("csr.example.com")
+    ok(client.post(f"{V2}/secrets/{created['id']}/versions", json={"csr": new_csr_pem}, headers=admin))
+    ok(client.post(f"{V2}/secrets/{created['id']}/rotate", json={}, headers=admin))
+    current = ok(client.get(f"{V2}/secrets/{created['id']}/versions/current", headers=admin), 200)
+    assert public_der(cert_of(current["certificate"]).public_key()) == public_der(new_key.public_key())
+
+
+def test_a_certificate_for_a_clients_key_without_its_csr_kept_is_not_renewed_with_a_key_made_here(
+        client: TestClient, admin: Headers, core: Any) -> None:
+    from sqlalchemy import select, update
+
+    from lifecycle.store import schema as t
+
+    pki = build_pki(client, admin, key_type="ec")
+    created = ok(issue(client, admin, pki.template, common_name=None, csr=new_csr()[1]))
+    s = t.secrets.c
+    with core.store.engine.begin() as conn:  # as stored before CSRs were kept
+        attributes = conn.execute(select(s.attributes).where(s.id == created["id"])).scalar_one()
+        del attributes["csr"]
+        conn.execute(update(t.secrets).where(s.id == created["id"]).values(attributes=attributes))
+    r = client.post(f"{V2}/secrets/{created['id']}/versions", json={}, headers=admin)
+    assert r.status_code == 400 and error_field(r) == "csr", r.text
+    assert ok(client.get(f"{V2}/secrets/{created['id']}/metadata", headers=admin), 200)["versions_total"] == 1
+
+
 def test_template_allowed_secret_groups_refuses_other_groups(client: TestClient, admin: Headers) -> None:
     group = ok(client.post(f"{V2}/secret_groups", json={"name": "pki-team"}, headers=admin))
     pki = build_pki(client, admin, allowed_secret_groups=group["id"])
