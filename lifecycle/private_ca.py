@@ -168,7 +168,7 @@ def sign_intermediate(tx: Tx, core: Core, signer: str, fields: dict[str, Any]) -
     if target.status not in ("signing_required", "configured", "certificate_template_required", "expired"):
         raise Conflict(f"intermediate_certificate_authority: '{target_name}' cannot be signed while {target.status}")
     max_ttl = timedelta(seconds=target.attributes["max_ttl_seconds"])
-    ttl = parse_duration(fields["ttl"], "ttl") if fields.get("ttl") else _default_ttl(max_ttl, issuer.certificate, now)
+    ttl = _ttl(fields, max_ttl, issuer.certificate, now, f"'{target_name}'")
     attrs = dict(target.attributes)
     for key in ("max_path_length", "permitted_dns_domains", "exclude_cn_from_sans"):
         if fields.get(key) is not None:
@@ -197,10 +197,16 @@ def _install_signed(tx: Tx, core: Core, target: ConfigRecord, cert: x509.Certifi
     crls.rebuild(tx, core, target.name)
 
 
-def _default_ttl(max_ttl: timedelta, issuer: x509.Certificate, now: datetime) -> timedelta:
-    """Without an explicit ttl, a signed CA lives its max_ttl, but never past its issuer
-    (an explicit ttl that would is refused instead)."""
-    return min(max_ttl, issuer.not_valid_after_utc - now)
+def _ttl(fields: dict[str, Any], max_ttl: timedelta, issuer: x509.Certificate, now: datetime, whose: str) -> timedelta:
+    """A signed CA's TTL: the one asked for, at most ``max_ttl`` (``whose``); without one, its
+    max_ttl, but never past its issuer (an explicit ttl that would is refused instead)."""
+    if not fields.get("ttl"):
+        return min(max_ttl, issuer.not_valid_after_utc - now)
+    ttl = parse_duration(fields["ttl"], "ttl")
+    if ttl > max_ttl:
+        raise reject("ttl", f"{int(ttl.total_seconds())}s is longer than the max_ttl of {whose} "
+                            f"({int(max_ttl.total_seconds())}s)")
+    return ttl
 
 
 def set_signed(tx: Tx, core: Core, name: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -233,7 +239,7 @@ def sign_csr(tx: Tx, core: Core, signer: str, fields: dict[str, Any]) -> dict[st
     if not attrs.get("common_name"):
         raise reject("common_name", "is required (the CSR has none)")
     max_ttl = timedelta(seconds=issuer.config.attributes["max_ttl_seconds"])
-    ttl = parse_duration(fields["ttl"], "ttl") if fields.get("ttl") else _default_ttl(max_ttl, issuer.certificate, now)
+    ttl = _ttl(fields, max_ttl, issuer.certificate, now, f"the signer '{signer}'")
     crl, issuers = distribution(core, signer, issuer.config.attributes)
     spec = ca_spec(attrs, ttl, crl, issuers)
     if fields.get("use_csr_values"):

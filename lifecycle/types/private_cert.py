@@ -94,6 +94,8 @@ class PrivateCert:
             names = self._names(request, rules, csr)
             check_names(name_rules(rules), names, template.name)
             ttl = ttl_for(rules, request.get("ttl"), int(ca.config.attributes["max_ttl_seconds"]))
+            if request.get("ttl") is None:  # a default never outlives the CA (a ttl asked for that would is refused)
+                ttl = min(ttl, ca.certificate.not_valid_after_utc - ctx.now)
             if csr is not None:
                 check_public_key(csr.public_key(), rules.get("key_type") or "rsa", rules.get("key_bits"))
             key = None if csr else generate_key(rules.get("key_type") or "rsa", rules.get("key_bits"))

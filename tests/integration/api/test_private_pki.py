@@ -460,6 +460,30 @@ def test_private_cert_cannot_outlive_its_intermediate(client: TestClient, admin:
     assert "outlive its issuing CA" in error_message(r)
 
 
+def test_a_template_without_a_ttl_issues_up_to_what_is_left_of_its_ca(client: TestClient, admin: Headers,
+                                                                        clock: FakeClock) -> None:
+    """No ttl on the template or the request: the certificate would live the CA's max_ttl,
+    which the CA itself was signed for, so it is cut at the CA's own end instead of refused."""
+    create_root(client, admin, "root")
+    create_intermediate(client, admin, "int", issuer="root", max_ttl="8760h")
+    ok(action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="int"))
+    configure(client, admin, config_type=TEMPLATE, name="no-ttl", certificate_authority="int",
+              allowed_domains=["example.com"], allow_subdomains=True)
+    clock.advance(hours=1)
+    leaf = cert_of(ok(issue(client, admin, "no-ttl"))["certificate"])
+    assert leaf.not_valid_after_utc == ca_cert(client, "int").not_valid_after_utc
+
+
+def test_an_intermediate_is_not_signed_for_longer_than_its_max_ttl(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "root")
+    create_intermediate(client, admin, "int", issuer="root", max_ttl="100h")
+    r = action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="int", ttl="8760h")
+    assert r.status_code == 400 and error_field(r) == "ttl", r.text
+    assert error_message(r) == "ttl: 31536000s is longer than the max_ttl of 'int' (360000s)"
+    assert get_config(client, admin, "int")["status"] == "signing_required"
+    ok(action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="int", ttl="100h"))
+
+
 def test_private_cert_from_a_csr_stores_no_private_key(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin, key_type="ec")  # the CSR's key: EC P-256
     key, csr = new_csr("csr.example.com")
