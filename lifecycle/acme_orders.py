@@ -31,7 +31,6 @@ from lifecycle.types.public_cert import ISSUANCE_ACTIVE, ISSUANCE_FAILED, MANUAL
 from lifecycle.vocabulary import State, TaskKind, TaskStatus
 
 VALIDATE = "public_cert_action_validate_dns_challenge"
-DEFAULT_RENEW_BEFORE = timedelta(days=31)  # the contract renews 31 days before expiry
 
 
 def _seal_key(core: Core, task_id: str, pem: str) -> dict[str, str]:
@@ -147,18 +146,11 @@ def _issued(core: Core, claimed: tasks.Claimed, certificate: str, intermediate: 
         attrs.pop("rotation_error", None)
         tx.update_secret(secret.id, attributes=attrs, state=State.ACTIVE, versions_total=kept,
                          expiration_date=cert.not_valid_after_utc, updated_at=now,
-                         next_rotation_date=_renewal(attrs.get("rotation") or {}, cert.not_valid_after_utc),
+                         next_rotation_date=rotation.renewal_date(attrs.get("rotation"), cert.not_valid_after_utc),
                          next_expiry_notice=events.next_expiry_notice(cert.not_valid_after_utc, now))
         event = events.EventType.SECRET_ROTATED if claimed.task.params.get("rotation") else events.EventType.SECRET_CREATED
         events.emit(tx, now, event, secret, {"version_id": version.id, "serial_number": serial})
         tasks.succeed(tx, claimed, now, {"version_id": version.id})
-
-
-def _renewal(policy: dict[str, Any], not_after: datetime) -> datetime | None:
-    if not policy.get("auto_rotate"):
-        return None
-    before = rotation.renew_before(policy) or DEFAULT_RENEW_BEFORE
-    return not_after - before
 
 
 def _failed(core: Core, claimed: tasks.Claimed, error: AcmeOrderError, *, rotation: bool) -> None:

@@ -19,6 +19,7 @@ DEFAULT_ROTATION: dict[str, Any] = {"auto_rotate": False}
 # and at most 24 months, as the contract bounds user credentials.
 ROTATION_BOUNDS = {"hour": (4, 24 * 730), "day": (1, 730), "month": (1, 24)}
 ROTATION_UNITS = tuple(ROTATION_BOUNDS)
+DEFAULT_RENEW_BEFORE = timedelta(days=31)  # the contract renews public certificates 31 days before expiry
 KNOWN = {"auto_rotate", "interval", "unit", "schedule", "window", "rotate_immediately", "rotate_keys", "renew_before"}
 
 
@@ -94,6 +95,15 @@ def next_rotation_date(policy: dict[str, Any] | None, last_rotation: datetime, n
 def after_rotation(policy: dict[str, Any]) -> dict[str, Any]:
     """`rotate_immediately` is one-shot: once a rotation happened, the policy drops it."""
     return {k: v for k, v in policy.items() if k != "rotate_immediately"}
+
+
+def renewal_date(policy: dict[str, Any] | None, not_after: datetime) -> datetime | None:
+    """When a certificate renewed before it expires (a public certificate's) is due:
+    ``renew_before`` (default DEFAULT_RENEW_BEFORE) ahead of ``not_after``; None without
+    auto_rotate."""
+    if not (policy or {}).get("auto_rotate"):
+        return None
+    return not_after - (renew_before(policy or {}) or DEFAULT_RENEW_BEFORE)
 
 
 def renew_before(policy: dict[str, Any]) -> timedelta | None:

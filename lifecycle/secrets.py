@@ -206,7 +206,7 @@ def create_in(tx: Tx, core: Core, actor: Actor, draft: SecretDraft, checked: Che
         downloaded=False,
         versions_total=1,
         locks_total=0,
-        next_rotation_date=_next_rotation(handler, material.attributes or {}, now, now),
+        next_rotation_date=_first_rotation(handler, material.attributes or {}, now),
         next_expiry_notice=events.next_expiry_notice(material.expiration_date or draft.expiration_date, now),
         client_request_token=token_key,
         request_fingerprint=core.keyring.fingerprint(checked.source) if token_key else None,
@@ -355,9 +355,8 @@ def update_metadata(core: Core, actor: Actor, secret_id: str, patch: dict[str, A
         if typed:
             ctx = HandlerContext(tx, core, actor, now, secret.id, secret.secret_group_id)
             changes["attributes"] = handler.patch(secret.attributes, typed, ctx)
-            current = tx.get_staged_version(secret.id, Stage.CURRENT) if "rotation" in typed else None
-            if current is not None:  # none yet (a public certificate still being ordered): set when it comes
-                changes["next_rotation_date"] = _next_rotation(handler, changes["attributes"], current.created_at, now)
+            if "rotation" in typed:
+                changes |= _next_rotation(tx, handler, secret, changes["attributes"], now)
         if changes:
             changes["updated_at"] = now
             tx.update_secret(secret.id, **changes)
@@ -367,10 +366,28 @@ def update_metadata(core: Core, actor: Actor, secret_id: str, patch: dict[str, A
     return SecretView(updated, effective_state(updated, now))
 
 
-def _next_rotation(handler: Any, attributes: dict[str, Any], last_rotation: datetime, now: datetime) -> datetime | None:
-    if not handler.rotatable:
+def _first_rotation(handler: Any, attributes: dict[str, Any], now: datetime) -> datetime | None:
+    """A new secret's next_rotation_date (a certificate renewed ahead of expiry: set when issued)."""
+    if not handler.rotatable or handler.renews_before_expiry:
         return None
-    return rotation.next_rotation_date(attributes.get("rotation"), last_rotation, now)
+    return rotation.next_rotation_date(attributes.get("rotation"), now, now)
+
+
+def _next_rotation(tx: Tx, handler: Any, secret: SecretRecord, attributes: dict[str, Any],
+                   now: datetime) -> dict[str, Any]:
+    """The secret's next_rotation_date under its changed rotation policy, as a change: every
+    interval from the current version, or ahead of a certificate's expiry; no change while
+    there is nothing to rotate (a public certificate still being ordered sets it when issued)."""
+    if not handler.rotatable:
+        return {"next_rotation_date": None}
+    if handler.renews_before_expiry:
+        if secret.expiration_date is None:
+            return {}
+        return {"next_rotation_date": rotation.renewal_date(attributes.get("rotation"), secret.expiration_date)}
+    current = tx.get_staged_version(secret.id, Stage.CURRENT)
+    if current is None:
+        return {}
+    return {"next_rotation_date": rotation.next_rotation_date(attributes.get("rotation"), current.created_at, now)}
 
 
 def _require_str(patch: dict[str, Any], key: str) -> str:

@@ -50,6 +50,9 @@ class TypeHandler(Protocol):
     # True when the secret shows an `expiration_date` at all
     has_expiration: bool
     rotatable: bool
+    # True when rotation is renewal ahead of the certificate's expiry (rotation.renewal_date),
+    # not every interval from the last version
+    renews_before_expiry: bool
     # wire fields of the secret data, sealed at rest and shown only with a payload
     payload_fields: tuple[str, ...]
     # wire fields accepted on creation besides the common ones

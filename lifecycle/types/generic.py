@@ -57,6 +57,7 @@ class Arbitrary(_UserData):
     has_expiration = True
     user_expiration = True
     rotatable = False
+    renews_before_expiry = False
     payload_fields = ("payload",)
     create_fields = ("payload",)
     version_fields = ("payload",)
@@ -79,6 +80,7 @@ class KeyValue(_UserData):
     has_expiration = False
     user_expiration = False
     rotatable = False
+    renews_before_expiry = False
     payload_fields = ("data",)
     create_fields = ("data",)
     version_fields = ("data",)
@@ -102,6 +104,7 @@ class UsernamePassword:
     has_expiration = True
     user_expiration = True
     rotatable = True
+    renews_before_expiry = False
     payload_fields = ("username", "password")
     create_fields = ("username", "password", "password_generation_policy", "rotation")
     version_fields = ("password",)

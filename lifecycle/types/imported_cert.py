@@ -47,6 +47,7 @@ class ImportedCert:
     has_expiration = True
     user_expiration = False  # the certificate's notAfter is the expiration date
     rotatable = False  # renewal is a reimport by the user
+    renews_before_expiry = False
     payload_fields = (*PEM_FIELDS, "managed_csr")
     create_fields = (*PEM_FIELDS, "managed_csr")
     version_fields = PEM_FIELDS

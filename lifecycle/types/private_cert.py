@@ -43,6 +43,7 @@ class PrivateCert:
     user_expiration = False
     has_expiration = True
     rotatable = True
+    renews_before_expiry = False
     new_version_reads_current = False  # a new certificate is issued from the attributes alone
     payload_fields = ("certificate", "private_key", "issuing_ca", "ca_chain")
     create_fields = ("certificate_template", *REQUEST_FIELDS, "csr", "rotation")

@@ -52,6 +52,7 @@ class PublicCert:
     user_expiration = False
     has_expiration = True
     rotatable = True
+    renews_before_expiry = True  # auto_rotate renews renew_before ahead of expiry
     asynchronous = True  # new versions come from order tasks
     payload_fields = ("certificate", "intermediate", "private_key")
     create_fields = ("common_name", "alt_names", "key_algorithm", "ca", "dns", "bundle_certs", "rotation")

@@ -240,3 +240,30 @@ def test_a_public_certificate_still_being_ordered_takes_a_rotation_policy(client
     patched = client.patch(f"/api/v2/secrets/{secret_id}/metadata", headers=admin, json={"rotation": policy})
     assert patched.status_code == 200, patched.text
     assert patched.json()["rotation"] == policy and "next_rotation_date" not in patched.json()
+
+
+@pytest.mark.parametrize(("policy", "due"), [
+    ({"auto_rotate": True, "rotate_keys": False}, "2027-01-30T00:00:00.000Z"),  # 31 days ahead by default
+    ({"auto_rotate": True, "rotate_keys": True, "renew_before": "40d"}, "2027-01-21T00:00:00.000Z"),
+    ({"auto_rotate": False, "rotate_keys": False}, None),
+])
+def test_a_rotation_patch_of_an_issued_public_certificate_keeps_it_due_ahead_of_expiry(
+        client: TestClient, admin: Headers, core: Core, policy: dict[str, Any], due: str | None) -> None:
+    """A policy change recomputes when the certificate renews from its expiry, not from an
+    interval it does not have (that left next_rotation_date null: never renewed)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from lifecycle.store import schema as t
+
+    _acme_ca(client, admin)
+    secret_id = client.post("/api/v2/secrets", headers=admin, json={
+        "secret_type": "public_cert", "name": "shop", "common_name": "shop.example.com", "ca": "my-ca",
+        "dns": "manual"}).json()["id"]
+    with core.store.engine.begin() as db:  # as its order leaves it: issued, expiring on 2027-03-02
+        db.execute(update(t.secrets).where(t.secrets.c.id == secret_id).values(
+            expiration_date=datetime(2027, 3, 2, tzinfo=UTC)))
+    patched = client.patch(f"/api/v2/secrets/{secret_id}/metadata", headers=admin, json={"rotation": policy})
+    assert patched.status_code == 200, patched.text
+    assert patched.json().get("next_rotation_date") == due
