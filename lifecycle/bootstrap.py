@@ -34,9 +34,24 @@ def open_data_dir(
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     elif not data_dir.is_dir():
         raise ValueError(f"data dir {data_dir} does not exist; start `certkeeper serve` once to create it")
-    keyring = load_keyring(data_dir, env_root_key=env_root_key, create=create)
     store = SqlStore.from_url(database_url or default_database_url(data_dir))
-    upgrade(store.engine)
+    try:
+        upgrade(store.engine)
+        with store.reader() as tx:
+            sealed_before = tx.root_keys_in_use_besides([])
+        if sealed_before and not env_root_key and not (data_dir / "keys" / "active").exists():
+            # A new root key here would seal nothing already stored: every read would fail.
+            raise ValueError(f"the database holds values sealed with root key {', '.join(sealed_before)}, but "
+                             f"{data_dir / 'keys'} has no active root key: set CERTKEEPER_ROOT_KEY to the key "
+                             "they were sealed with (or restore the keys directory)")
+        keyring = load_keyring(data_dir, env_root_key=env_root_key, create=create)
+        unknown = sorted(set(sealed_before) - keyring.key_ids)
+        if unknown:
+            raise ValueError(f"the database holds values sealed with root key {', '.join(unknown)}, which neither "
+                             f"{data_dir / 'keys'} nor CERTKEEPER_ROOT_KEY holds: give the key they were sealed with")
+    except BaseException:
+        store.dispose()
+        raise
     core = Core(store=store, keyring=keyring, public_url=public_url or DEFAULT_PUBLIC_URL)
     admin_token = None
     if create:
