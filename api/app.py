@@ -12,6 +12,7 @@ import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -29,6 +30,7 @@ from lifecycle.background import background_handlers
 from lifecycle.workers import WorkerPool
 from lifecycle.core import Actor, Core
 from lifecycle.errors import CertkeeperError, InvalidInput
+from lifecycle.tasks import DEFAULT_LEASE
 
 log = logging.getLogger("certkeeper.api")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -98,10 +100,12 @@ def _refuse_nul(request: Request) -> None:
 
 
 def create_app(
-    core: Core, *, routes: Iterable[Endpoint] = ROUTES, workers: int = 0, scheduler_interval: float = 15.0
+    core: Core, *, routes: Iterable[Endpoint] = ROUTES, workers: int = 0, scheduler_interval: float = 15.0,
+    task_lease: timedelta = DEFAULT_LEASE,
 ) -> Starlette:
     """The ASGI app over one Core (store, keyring, clock). With ``workers`` > 0 it also runs
-    that many background workers and the scheduler while it serves."""
+    that many background workers and the scheduler while it serves, holding tasks for
+    ``task_lease``."""
     table = tuple(routes)
 
     @asynccontextmanager
@@ -109,7 +113,7 @@ def create_app(
         pool = None
         if workers > 0:
             pool = WorkerPool(core, background_handlers(), threads=workers, tick=scheduler.tick,
-                              tick_interval=scheduler_interval)
+                              tick_interval=scheduler_interval, lease=task_lease)
             pool.start()
         try:
             yield

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run background workers and the scheduler, without the HTTP API")
     _common(worker)
     worker.add_argument("--threads", type=int, default=2, help="worker threads (default 2)")
+    worker.add_argument("--public-url", help="base URL embedded in the certificates it issues "
+                                             "(default: the one `serve` last used on this data dir)")
     token = sub.add_parser("token", help="manage API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="print a new API token")
@@ -103,6 +105,7 @@ def _serve(settings: Settings) -> int:
         settings = dataclasses.replace(settings, public_url=f"http://{settings.host}:{settings.port}")
     opened = open_data_dir(settings.data_dir, database_url=settings.database_url,
                            env_root_key=settings.root_key, create=True, public_url=settings.public_url)
+    remember_public_url(settings)
     if opened.admin_token:
         print(f"First start: created the admin token (also in {settings.data_dir / 'admin-token'}, mode 0600):")
         print(opened.admin_token, flush=True)
@@ -143,7 +146,8 @@ def _app(settings: Settings, core: Core) -> Starlette:
     from api.app import create_app
 
     core = dataclasses.replace(core, allow_private_webhooks=settings.allow_private_webhooks)
-    app = create_app(core, workers=settings.workers, scheduler_interval=settings.scheduler_interval)
+    app = create_app(core, workers=settings.workers, scheduler_interval=settings.scheduler_interval,
+                     task_lease=timedelta(seconds=settings.task_lease))
     freeze_start_up_objects()
     return app
 
@@ -176,10 +180,28 @@ def freeze_start_up_objects() -> None:
     gc.freeze()
 
 
+PUBLIC_URL_FILE = "public-url"  # in the data dir: the base URL `serve` embeds, for `worker` to embed too
+
+
+def remember_public_url(settings: Settings) -> None:
+    """Note the URL `serve` embeds in certificates in its data dir."""
+    (settings.data_dir / PUBLIC_URL_FILE).write_text(f"{settings.public_url}\n")
+
+
+def worker_settings(settings: Settings) -> Settings:
+    """A worker embeds the URL it was given, else the one `serve` last used on its data dir:
+    the certificates it renews name the same CRL and CA URLs as those the server issued."""
+    noted = settings.data_dir / PUBLIC_URL_FILE
+    if settings.public_url or not noted.is_file():
+        return settings
+    return dataclasses.replace(settings, public_url=noted.read_text().strip() or None)
+
+
 def _worker(settings: Settings, threads: int) -> int:
     import signal
     import threading
 
+    settings = worker_settings(settings)
     opened = open_data_dir(settings.data_dir, database_url=settings.database_url, env_root_key=settings.root_key,
                            create=False, public_url=settings.public_url)
     stop = threading.Event()

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from lifecycle import tokens
 from lifecycle.core import DEFAULT_PUBLIC_URL, SYSTEM, Core
 from lifecycle.keyfiles import load_keyring
@@ -49,6 +51,10 @@ def open_data_dir(
         if unknown:
             raise ValueError(f"the database holds values sealed with root key {', '.join(unknown)}, which neither "
                              f"{data_dir / 'keys'} nor CERTKEEPER_ROOT_KEY holds: give the key they were sealed with")
+    except OperationalError as exc:
+        store.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        raise ValueError(f"cannot open the database: {reason}") from None
     except BaseException:
         store.dispose()
         raise

@@ -193,6 +193,57 @@ def test_serve_processes_stops_with_status_1_when_a_process_cannot_start(tmp_pat
     _assert_all_gone(everyone)
 
 
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_serve_on_an_unreachable_database_says_so_in_one_line(tmp_path: Path, processes: str) -> None:
+    closed = f"postgresql+psycopg://certkeeper:hunter2@127.0.0.1:{free_port()}/test"  # nothing listens there
+    result = _cli("serve", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()), "--processes", processes,
+                  "--database-url", closed)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("certkeeper: cannot open the database: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr + result.stdout
+
+
+def test_a_worker_embeds_the_url_serve_embeds_unless_told_otherwise(tmp_path: Path) -> None:
+    from api.cli import remember_public_url, worker_settings
+    from api.settings import Settings
+
+    served = Settings(data_dir=tmp_path, port=18201, public_url="http://127.0.0.1:18201")
+    remember_public_url(served)
+    assert worker_settings(Settings(data_dir=tmp_path)).public_url == "http://127.0.0.1:18201"
+    told = Settings(data_dir=tmp_path, public_url="https://pki.example.com")
+    assert worker_settings(told).public_url == "https://pki.example.com"
+    assert worker_settings(Settings(data_dir=tmp_path / "elsewhere")).public_url is None  # the default then
+
+
+def test_serve_holds_tasks_for_the_lease_its_settings_give(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from starlette.testclient import TestClient
+
+    import api.app
+    from api.cli import _app
+    from api.settings import Settings
+
+    leases = []
+
+    class Pool:
+        def __init__(self, *args: object, lease: timedelta, **kwargs: object) -> None:
+            leases.append(lease)
+
+        def start(self) -> None: ...
+
+        def stop(self) -> None: ...
+
+    monkeypatch.setattr(api.app, "WorkerPool", Pool)
+    opened = open_data_dir(tmp_path, database_url=None, env_root_key=None, create=True)
+    try:
+        with TestClient(_app(Settings(data_dir=tmp_path, task_lease=42.0), opened.core)):
+            pass
+    finally:
+        opened.core.store.dispose()
+    assert leases == [timedelta(seconds=42)]
+
+
 def _serve_two_processes(data: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(data), "--port", str(port), "--processes", "2"],
