@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--groups", help="comma-separated secret group ids the token is limited to")
     create.add_argument("--ttl", help="lifetime such as 30m, 24h, 90d (default: no expiry)")
     create.add_argument("--description")
+    listing = token_sub.add_parser("list", help="list tokens: id, role, groups, created, expires, revoked, description")
+    _common(listing)
+    revoke = token_sub.add_parser("revoke", help="revoke a token (refused by every process within 5 s)")
+    _common(revoke)
+    revoke.add_argument("token", help="the token's id (as `token list` shows it) or the whole token")
     rk = sub.add_parser("rekey", help="rotate the root key (resumes an interrupted rotation)")
     _common(rk)
     return parser
@@ -238,6 +243,15 @@ def _install_test_hook(hook: str) -> None:
 def _token(settings: Settings, args: argparse.Namespace) -> int:
     opened = open_data_dir(settings.data_dir, database_url=settings.database_url,
                            env_root_key=settings.root_key, create=False)
+    if args.token_command == "list":
+        for t in tokens.list_tokens(opened.core):
+            when = [v.isoformat(timespec="seconds") if v else "-" for v in (t.created_at, t.expires_at, t.revoked_at)]
+            print("\t".join([t.id, t.role, ",".join(t.groups or []) or "*", *when, t.description or ""]))
+        return 0
+    if args.token_command == "revoke":
+        revoked = tokens.revoke(opened.core, SYSTEM, args.token)
+        print(f"token {revoked.id} revoked at {revoked.revoked_at.isoformat(timespec='seconds') if revoked.revoked_at else '?'}")
+        return 0
     groups = [g.strip() for g in args.groups.split(",") if g.strip()] if args.groups else None
     ttl = tokens.parse_duration(args.ttl) if args.ttl else None
     issued = tokens.issue(opened.core, SYSTEM, Role.parse(args.role), groups=groups, ttl=ttl,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from lifecycle import audit, durations
 from lifecycle.core import Actor, Core
-from lifecycle.errors import InvalidInput, Unauthenticated
+from lifecycle.errors import InvalidInput, NotFound, Unauthenticated
 from lifecycle.records import TokenRecord
 from lifecycle.vocabulary import Role
 
@@ -70,6 +70,29 @@ def store(core: Core, actor: Actor, issued: IssuedToken) -> None:
                 raise InvalidInput(f"groups: secret group '{group_id}' does not exist", field="groups")
         tx.insert_token(record)
         audit.record(tx, actor, now, "token.create", f"token:{token_id}")
+
+
+def list_tokens(core: Core) -> list[TokenRecord]:
+    """Every token, revoked and expired ones too, oldest first (no secret part: only its hash is kept)."""
+    with core.store.reader() as tx:
+        return tx.list_tokens()
+
+
+def revoke(core: Core, actor: Actor, token: str) -> TokenRecord:
+    """Revoke a token given by its id or whole (ck_<id>_<secret>). Every process refuses it
+    once its token cache lets go of the row (at most 5 s). Revoking a revoked token changes
+    nothing. Raises NotFound."""
+    match = TOKEN_RE.fullmatch(token)
+    token_id = match.group(1) if match else token
+    now = core.clock()
+    with core.store.transaction() as tx:
+        if tx.get_token(token_id) is None:
+            raise NotFound("token", token_id)
+        if tx.revoke_token(token_id, now):
+            audit.record(tx, actor, now, "token.revoke", f"token:{token_id}")
+        record = tx.get_token(token_id)
+    assert record is not None
+    return record
 
 
 def authenticate(core: Core, presented: str, now: datetime) -> TokenRecord:

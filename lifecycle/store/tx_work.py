@@ -280,6 +280,16 @@ class WorkTx(TxBase):
     def count_tokens(self) -> int:
         return int(self._c.execute(select(func.count()).select_from(t.api_tokens)).scalar_one())
 
+    def list_tokens(self) -> list[TokenRecord]:
+        q = select(t.api_tokens).order_by(t.api_tokens.c.created_at, t.api_tokens.c.id)
+        return [_record(TokenRecord, r) for r in self._c.execute(q)]
+
+    def revoke_token(self, token_id: str, now: datetime) -> bool:
+        """Mark the token revoked (kept: its audit events name it); False when it already was."""
+        k = t.api_tokens.c
+        done = self._c.execute(update(t.api_tokens).where(k.id == token_id, k.revoked_at.is_(None)).values(revoked_at=now))
+        return bool(done.rowcount)
+
     def root_keys_in_use_besides(self, known: Sequence[str]) -> list[str]:
         """Ids of root keys that sealed stored values (versions, CA and account keys, webhook
         keys), other than ``known``: one pass over each table's key_id index."""

@@ -281,6 +281,33 @@ def test_token_create_prints_a_working_scoped_token(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "secret group 'nope'" in missing.stderr
 
 
+def test_token_list_and_revoke_as_an_operator_uses_them(tmp_path: Path) -> None:
+    from lifecycle import tokens
+    from lifecycle.errors import Unauthenticated
+
+    opened = open_data_dir(tmp_path, database_url=None, env_root_key=None, create=True)
+    opened.core.store.dispose()
+    token = _cli("token", "create", "--role", "Writer", "--description", "ci deploys", "--data-dir", str(tmp_path))
+    token_id = token.stdout.strip().split("_")[1]
+    listed = _cli("token", "list", "--data-dir", str(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert [(r[1], r[-1]) for r in rows] == [("Manager", "admin token created on first start"), ("Writer", "ci deploys")]
+    assert rows[1][0] == token_id and rows[1][5] == "-"  # not revoked
+    assert token.stdout.strip().split("_")[2] not in listed.stdout  # the secret part is never shown
+    revoked = _cli("token", "revoke", token_id, "--data-dir", str(tmp_path))
+    assert revoked.returncode == 0 and revoked.stdout.startswith(f"token {token_id} revoked at "), revoked.stderr
+    assert _cli("token", "list", "--data-dir", str(tmp_path)).stdout.splitlines()[1].split("\t")[5] != "-"
+    again = open_data_dir(tmp_path, database_url=None, env_root_key=None, create=False)
+    try:
+        with pytest.raises(Unauthenticated, match="revoked"):
+            tokens.authenticate(again.core, token.stdout.strip(), again.core.clock())
+    finally:
+        again.core.store.dispose()
+    unknown = _cli("token", "revoke", "nosuchtoken00000", "--data-dir", str(tmp_path))
+    assert unknown.returncode == 2 and "token 'nosuchtoken00000' was not found" in unknown.stderr
+
+
 def test_settings_come_from_environment(tmp_path: Path) -> None:
     result = _cli("token", "create", "--role", "Reader", env={"CERTKEEPER_DATA_DIR": str(tmp_path / "absent")})
     assert result.returncode == 2 and str(tmp_path / "absent") in result.stderr
