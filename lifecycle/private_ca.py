@@ -145,7 +145,7 @@ def create_intermediate(tx: Tx, core: Core, actor: Actor, name: str, fields: dic
     elif fields.get("issuer"):
         raise reject("issuer", "must be empty when signing_method is external (the signer is outside certkeeper)")
     key = _pki(generate_key, attrs["key_type"], attrs["key_bits"])
-    csr = _pki(pki_ca.intermediate_csr, Subject.from_fields(attrs["common_name"], attrs), key)
+    csr = _pki(pki_ca.intermediate_csr, ca_spec(attrs, timedelta(seconds=attrs["max_ttl_seconds"])), key)
     status = "signing_required" if method == "internal" else "signed_certificate_required"
     config = _record(name, INTERMEDIATE_CA, status, attrs, actor, now,
                      csr=csr.public_bytes(serialization.Encoding.PEM).decode(), **seal_key(core, name, key))
@@ -276,7 +276,9 @@ def rotate_intermediate(tx: Tx, core: Core, name: str) -> dict[str, Any]:
     attrs = dict(config.attributes)
     key = _pki(generate_key, attrs["key_type"], attrs["key_bits"])
     current = _pki(parse_csr, config.csr or "")  # the subject as configured (see sign_intermediate)
-    csr = _pki(pki_ca.intermediate_csr, _pki(Subject.from_name, current.subject), key)
+    spec = replace(ca_spec(attrs, timedelta(seconds=attrs["max_ttl_seconds"])),
+                   subject=_pki(Subject.from_name, current.subject))
+    csr = _pki(pki_ca.intermediate_csr, spec, key)
     tx.update_config(name, csr=csr.public_bytes(serialization.Encoding.PEM).decode(), **seal_key(core, name, key))
     result = sign_intermediate(tx, core, issuer_name, {"intermediate_certificate_authority": name})
     return {"name": name, "config": {"certificate": result["certificate"], "expiration": result["expiration"]}}

@@ -101,9 +101,15 @@ def create_root(spec: CASpec, key: PrivateKey, now: datetime) -> x509.Certificat
     return builder.sign(key, signature_hash(key))
 
 
-def intermediate_csr(subject: Subject, key: PrivateKey) -> x509.CertificateSigningRequest:
-    builder = x509.CertificateSigningRequestBuilder().subject_name(subject.to_name())
+def intermediate_csr(spec: CASpec, key: PrivateKey) -> x509.CertificateSigningRequest:
+    """The CSR of an intermediate: its subject, CA:TRUE and its SANs, so that a signer
+    outside (which builds the certificate from the CSR) can give it the names it was
+    configured with."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(spec.subject.to_name())
     builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    for extension, critical in _ca_extension_values(spec):
+        if isinstance(extension, x509.SubjectAlternativeName):
+            builder = builder.add_extension(extension, critical=critical)
     return builder.sign(key, signature_hash(key))
 
 

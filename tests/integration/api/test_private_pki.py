@@ -300,7 +300,7 @@ def test_intermediate_cannot_be_signed_by_a_ca_that_is_not_its_issuer(client: Te
 
 def test_intermediate_cannot_outlive_its_issuer(client: TestClient, admin: Headers) -> None:
     create_root(client, admin, "root")
-    create_intermediate(client, admin, "intermediate", issuer="root")
+    create_intermediate(client, admin, "intermediate", issuer="root", max_ttl="90000h")  # allows the ttl asked
     too_long = "87700h"  # the root lives 87600h
     r = action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="intermediate",
                ttl=too_long)
@@ -617,6 +617,19 @@ def test_after_rotate_intermediate_new_certificates_are_signed_by_the_new_key(
     after = ok(issue(client, admin, pki.template, name="after"))
     assert_signed_by(cert_of(before["certificate"]), old_ca)
     assert_signed_by(cert_of(after["certificate"]), new_ca)
+
+
+def test_an_external_intermediates_csr_asks_for_the_names_it_was_configured_with(client: TestClient,
+                                                                                  admin: Headers) -> None:
+    """A signer outside builds the certificate from the CSR: the configured SANs must be in it."""
+    create_intermediate(client, admin, "ext", signing_method="external", alt_names=["alt.example.com"],
+                        ip_sans="10.9.9.9", uri_sans="spiffe://example.com/ca")
+    csr = x509.load_pem_x509_csr(get_config(client, admin, "ext")["data"]["csr"].encode())
+    san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["alt.example.com"]  # the CN has a space: not a DNS name
+    assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["10.9.9.9"]
+    assert san.get_values_for_type(x509.UniformResourceIdentifier) == ["spiffe://example.com/ca"]
+    assert csr.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
 
 
 def test_an_intermediate_keeps_its_subject_through_re_signing_and_rotation(client: TestClient, admin: Headers) -> None:

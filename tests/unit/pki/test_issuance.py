@@ -86,7 +86,7 @@ def test_path_length_zero_issuer_cannot_sign_another_ca() -> None:
     key = generate_key("ec")
     root = create_root(CASpec(Subject("Root"), timedelta(days=365), max_path_length=0), key, NOW)
     child_key = generate_key("ec")
-    csr = intermediate_csr(Subject("Child"), child_key)
+    csr = intermediate_csr(CASpec(Subject("Child"), timedelta(days=30)), child_key)
     with pytest.raises(InvalidRequest, match="max_path_length is 0"):
         sign_intermediate(root, key, csr, CASpec(Subject("Child"), timedelta(days=30)), NOW)
 
@@ -95,7 +95,7 @@ def test_intermediate_path_length_is_capped_below_its_issuer() -> None:
     key = generate_key("ec")
     root = create_root(CASpec(Subject("Root"), timedelta(days=365), max_path_length=2), key, NOW)
     child_key = generate_key("ec")
-    child = sign_intermediate(root, key, intermediate_csr(Subject("Child"), child_key),
+    child = sign_intermediate(root, key, intermediate_csr(CASpec(Subject("Child"), timedelta(days=30)), child_key),
                               CASpec(Subject("Child"), timedelta(days=30), max_path_length=5), NOW)
     assert child.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length == 1
     child.verify_directly_issued_by(root)
