@@ -205,6 +205,8 @@ def configuration(view: ConfigView) -> dict[str, Any]:
     body = {k: v for k, v in view.config.attributes.items() if k not in hidden} | configuration_metadata(view.config)
     if view.data is not None:
         body["data"] = view.data
+        if "serial_number" in view.data:  # the certificate's, as the contract shows it (colon hex)
+            body["serial_number"] = view.data["serial_number"]
     return body
 
 

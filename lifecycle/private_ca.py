@@ -39,6 +39,7 @@ from pki.csr import parse_csr
 from pki.errors import PkiError
 from pki.keys import check_key_params, generate_key
 from pki.names import Subject, common_name_of
+from pki.serials import colon_hex
 from pki.templates import parse_other_san
 
 DEFAULT_CRL_EXPIRY = "72h"  # the contract's default
@@ -293,7 +294,7 @@ def ca_data(config: ConfigRecord) -> dict[str, Any] | None:
         chain = [config.certificate, *(pem(c) for c in load_pems(config.chain))]
         issuing = pem(load_pems(config.chain)[0]) if config.chain else config.certificate
         return {"certificate": config.certificate, "issuing_ca": issuing, "ca_chain": chain,
-                "expiration": int(cert.not_valid_after_utc.timestamp())}
+                "expiration": int(cert.not_valid_after_utc.timestamp()), "serial_number": colon_hex(cert.serial_number)}
     if config.csr:
         return {"csr": config.csr}
     return None

@@ -632,6 +632,16 @@ def test_an_external_intermediates_csr_asks_for_the_names_it_was_configured_with
     assert csr.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
 
 
+def test_a_ca_shows_its_certificates_serial_in_colon_hex_as_the_contract_does(client: TestClient,
+                                                                              admin: Headers) -> None:
+    created = create_root(client, admin, "root", serial_number="ABC123")  # the subject's serialNumber
+    cert = cert_of(created["data"]["certificate"])
+    assert cert.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)[0].value == "ABC123"
+    for shown in (created, get_config(client, admin, "root")):
+        assert COLON_HEX.fullmatch(shown["serial_number"]) and serial_of(shown["serial_number"]) == cert.serial_number
+        assert shown["data"]["serial_number"] == shown["serial_number"]
+
+
 def test_an_intermediate_keeps_its_subject_through_re_signing_and_rotation(client: TestClient, admin: Headers) -> None:
     """The configuration shows its certificate's serial as `serial_number`, the same name the
     request gives the subject's serialNumber attribute: signing again or rotating must build
