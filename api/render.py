@@ -201,7 +201,9 @@ def configuration_metadata(config: ConfigRecord) -> dict[str, Any]:
 
 
 def configuration(view: ConfigView) -> dict[str, Any]:
-    hidden = {"expiration_date", "account"}  # account: the CA's registration record, internal
+    # account: the CA's registration record; earlier_serials: a CA's certificates before its
+    # current one (revoked with it): internal
+    hidden = {"expiration_date", "account", "earlier_serials"}
     body = {k: v for k, v in view.config.attributes.items() if k not in hidden} | configuration_metadata(view.config)
     if view.data is not None:
         body["data"] = view.data

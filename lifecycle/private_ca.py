@@ -191,6 +191,11 @@ def _install_signed(tx: Tx, core: Core, target: ConfigRecord, cert: x509.Certifi
         t.attributes.get("certificate_authority") == target.name for t in tx.list_configs(types=[TEMPLATE])[0]
     )
     attrs = attrs | {"expiration_date": cert.not_valid_after_utc.isoformat(), "serial_number": format(cert.serial_number, "x")}
+    if target.certificate and target.certificate != pem(cert):
+        # The certificate it replaces stays valid (leaves signed under it still chain to it),
+        # so revoking the CA must revoke it too.
+        replaced = x509.load_pem_x509_certificate(target.certificate.encode())
+        attrs["earlier_serials"] = [*attrs.get("earlier_serials", []), format(replaced.serial_number, "x")]
     tx.update_config(
         target.name, certificate=pem(cert), chain="".join(pem(c) for c in chain), attributes=attrs,
         status="configured" if has_template else "certificate_template_required", updated_at=core.clock(),
@@ -261,7 +266,11 @@ def revoke_ca_certificate(tx: Tx, core: Core, name: str) -> dict[str, Any]:
     cert = x509.load_pem_x509_certificate(config.certificate.encode())
     issuer = config.attributes.get("issuer")
     if issuer:
-        tx.insert_revocation(RevocationRecord(issuer, format(cert.serial_number, "x"), now, None))
+        # Every certificate the CA held: those from before a rotation or a new signing still
+        # vouch for the leaves signed under them.
+        for serial in dict.fromkeys([*config.attributes.get("earlier_serials", []), format(cert.serial_number, "x")]):
+            if tx.get_revocation(issuer, serial) is None:
+                tx.insert_revocation(RevocationRecord(issuer, serial, now, None))
         crls.rebuild(tx, core, issuer)
     tx.update_config(name, status="revoked", updated_at=now)
     return {"revocation_time_seconds": int(now.timestamp())}

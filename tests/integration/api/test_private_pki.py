@@ -757,6 +757,22 @@ def test_revoked_intermediate_is_on_its_roots_crl(client: TestClient, admin: Hea
     assert_in_crl(crl_of(client, pki.root), ca_cert(client, pki.intermediate).serial_number)
 
 
+def test_revoking_an_intermediate_revokes_every_certificate_it_held(client: TestClient, admin: Headers) -> None:
+    """After a rotation and a new signing, leaves signed under the earlier certificates still
+    chain to them: revoking the CA puts all three on the root's CRL, each once."""
+    pki = build_pki(client, admin)
+    held = [ca_cert(client, pki.intermediate)]
+    ok(action(client, admin, pki.intermediate, ROTATE_INTERMEDIATE))
+    held.append(ca_cert(client, pki.intermediate))
+    ok(action(client, admin, pki.root, SIGN_INTERMEDIATE, intermediate_certificate_authority=pki.intermediate))
+    held.append(ca_cert(client, pki.intermediate))
+    assert len({c.serial_number for c in held}) == 3
+    assert "earlier_serials" not in get_config(client, admin, pki.intermediate)  # internal
+    ok(action(client, admin, pki.intermediate, REVOKE_CA))
+    crl = crl_of(client, pki.root)
+    assert sorted(r.serial_number for r in crl) == sorted(c.serial_number for c in held)
+
+
 def test_revoked_intermediate_issues_no_more_certificates(client: TestClient, admin: Headers) -> None:
     pki = build_pki(client, admin)
     ok(action(client, admin, pki.intermediate, REVOKE_CA))
