@@ -146,7 +146,8 @@ def other_name(oid: str, value: str) -> x509.OtherName:
 def san_extension(
     dns: Sequence[str], ips: Sequence[str], uris: Sequence[str], others: Sequence[tuple[str, str]]
 ) -> x509.SubjectAlternativeName | None:
-    names: list[x509.GeneralName] = [dns_name(d) for d in dict.fromkeys(dns)]
+    # An alt name with an '@' is an email address (rfc822Name, RFC 5280 4.2.1.6), as in Vault.
+    names: list[x509.GeneralName] = [email_name(d) if "@" in d else dns_name(d) for d in dict.fromkeys(dns)]
     names += [x509.IPAddress(ip) for ip in parse_ips(ips)]
     names += [uri_name(u) for u in uris]
     names += [other_name(oid, value) for oid, value in others]
@@ -154,13 +155,14 @@ def san_extension(
 
 
 def sans_of(cert: x509.Certificate | x509.CertificateSigningRequest) -> dict[str, list[str]]:
-    """DNS names, IPs and URIs of a certificate or CSR (empty lists when none)."""
+    """DNS names and email addresses (as alt_names), IPs and URIs of a certificate or CSR
+    (empty lists when none)."""
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return {"alt_names": [], "ip_sans": [], "uri_sans": []}
     return {
-        "alt_names": list(ext.get_values_for_type(x509.DNSName)),
+        "alt_names": [*ext.get_values_for_type(x509.DNSName), *ext.get_values_for_type(x509.RFC822Name)],
         "ip_sans": [str(ip) for ip in ext.get_values_for_type(x509.IPAddress)],
         "uri_sans": list(ext.get_values_for_type(x509.UniformResourceIdentifier)),
     }

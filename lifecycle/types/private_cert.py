@@ -103,9 +103,10 @@ class PrivateCert:
             public_key = csr.public_key() if csr else key.public_key()  # type: ignore[union-attr]
             crl, issuers = distribution(ctx.core, ca.config.name, ca.config.attributes)
             dns = list(names.alt_names)
-            if names.common_name and not names.exclude_cn_from_sans and "@" not in names.common_name:
-                dns_name(names.common_name, "common_name")  # it becomes a DNS name too: the error names the CN
-                dns = [names.common_name, *dns]
+            if names.common_name and not names.exclude_cn_from_sans:
+                if "@" not in names.common_name:
+                    dns_name(names.common_name, "common_name")  # it becomes a DNS name too: the error names the CN
+                dns = [names.common_name, *dns]  # an email address CN becomes an email SAN
             spec = LeafSpec(
                 subject=Subject.from_fields(names.common_name, rules),
                 dns_names=tuple(dns),

@@ -566,6 +566,27 @@ def test_a_certificate_for_a_clients_key_without_its_csr_kept_is_not_renewed_wit
     assert ok(client.get(f"{V2}/secrets/{created['id']}/metadata", headers=admin), 200)["versions_total"] == 1
 
 
+def test_email_addresses_among_the_names_are_email_sans(client: TestClient, admin: Headers) -> None:
+    """RFC 5280 4.2.1.6: an email address is an rfc822Name, never a dNSName (as Vault does);
+    so is an email common name, and the email SANs of a client's CSR."""
+    pki = build_pki(client, admin, allow_bare_domains=True, key_type="ec")
+    cert = cert_of(ok(issue(client, admin, pki.template, common_name="alice@example.com",
+                            alt_names=["bob@example.com", "www.example.com"]))["certificate"])
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.RFC822Name) == ["alice@example.com", "bob@example.com"]
+    assert san.get_values_for_type(x509.DNSName) == ["www.example.com"]
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "carol@example.com")]))
+           .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("carol@example.com")]), critical=False)
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
+    signed = cert_of(ok(issue(client, admin, pki.template, name="carol", common_name=None, csr=csr))["certificate"])
+    assert signed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.RFC822Name) == ["carol@example.com"]
+    refused = issue(client, admin, pki.template, name="mallory", alt_names=["mallory@evil.org"])
+    assert refused.status_code == 400 and "mallory@evil.org" in error_message(refused)
+
+
 def test_template_allowed_secret_groups_refuses_other_groups(client: TestClient, admin: Headers) -> None:
     group = ok(client.post(f"{V2}/secret_groups", json={"name": "pki-team"}, headers=admin))
     pki = build_pki(client, admin, allowed_secret_groups=group["id"])
