@@ -171,3 +171,32 @@ def sans_of(cert: x509.Certificate | x509.CertificateSigningRequest) -> dict[str
 def common_name_of(name: x509.Name) -> str | None:
     attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(attrs[0].value) if attrs else None
+
+
+def _within(name: str, subtree: str) -> bool:
+    """RFC 5280 4.2.1.10: a DNS name satisfies a constraint when it is the constraint with
+    zero or more labels added on the left; a constraint with a leading dot (as OpenSSL reads
+    it) only with one or more."""
+    name, subtree = name.lower().rstrip("."), subtree.lower().rstrip(".")
+    if subtree.startswith("."):
+        return name.endswith(subtree)
+    return name == subtree or name.endswith("." + subtree)
+
+
+def outside_name_constraints(issuers: Sequence[x509.Certificate], dns_names: Sequence[str]) -> tuple[str, str] | None:
+    """The first DNS name the name constraints of ``issuers`` (a CA and those above it) do
+    not permit, with why; None when they permit them all (a certificate with such a name
+    would fail every verifier's chain check)."""
+    for issuer in issuers:
+        try:
+            constraints = issuer.extensions.get_extension_for_class(x509.NameConstraints).value
+        except x509.ExtensionNotFound:
+            continue
+        permitted = [g.value for g in constraints.permitted_subtrees or () if isinstance(g, x509.DNSName)]
+        excluded = [g.value for g in constraints.excluded_subtrees or () if isinstance(g, x509.DNSName)]
+        for name in dns_names:
+            if permitted and not any(_within(name, d) for d in permitted):
+                return name, f"permitted_dns_domains={','.join(permitted)} of CA '{issuer.subject.rfc4514_string()}'"
+            if any(_within(name, d) for d in excluded):
+                return name, f"excluded DNS names {','.join(excluded)} of CA '{issuer.subject.rfc4514_string()}'"
+    return None

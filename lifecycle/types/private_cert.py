@@ -18,10 +18,10 @@ from lifecycle.types.base import HandlerContext, Material
 from lifecycle.types.generic import DEFAULT_ROTATION, rotation_policy
 from lifecycle.vocabulary import SecretType
 from pki.csr import parse_csr
-from pki.errors import PkiError
+from pki.errors import PkiError, TemplateViolation
 from pki.issuance import LeafSpec, issue_leaf
 from pki.keys import check_public_key, generate_key, key_algorithm, private_key_pem
-from pki.names import Subject, common_name_of, dns_name, sans_of
+from pki.names import Subject, common_name_of, dns_name, outside_name_constraints, sans_of
 from pki.serials import colon_hex
 from pki.templates import NameRequest, check_names, effective_request, parse_other_san
 
@@ -107,6 +107,11 @@ class PrivateCert:
                 if "@" not in names.common_name:
                     dns_name(names.common_name, "common_name")  # it becomes a DNS name too: the error names the CN
                 dns = [names.common_name, *dns]  # an email address CN becomes an email SAN
+            outside = outside_name_constraints([ca.certificate, *ca.chain], [n for n in dns if "@" not in n])
+            if outside is not None:
+                name, rule = outside
+                field = "common_name" if name == names.common_name else "alt_names"
+                raise TemplateViolation(f"{field}: '{name}' is outside the {rule}", field=field)
             spec = LeafSpec(
                 subject=Subject.from_fields(names.common_name, rules),
                 dns_names=tuple(dns),

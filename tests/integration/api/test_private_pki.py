@@ -587,6 +587,26 @@ def test_email_addresses_among_the_names_are_email_sans(client: TestClient, admi
     assert refused.status_code == 400 and "mallory@evil.org" in error_message(refused)
 
 
+def test_a_name_outside_the_cas_name_constraints_is_refused_whatever_the_template_allows(
+        client: TestClient, admin: Headers) -> None:
+    """A certificate naming what its CA's (or a CA above's) permitted_dns_domains exclude would
+    fail every verifier's chain check (OpenSSL: permitted subtree violation): refused."""
+    create_root(client, admin, "root", permitted_dns_domains=["example.com"])
+    create_intermediate(client, admin, "int", issuer="root")
+    ok(action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="int"))
+    create_template(client, admin, "any", "int", allow_any_name=True, enforce_hostnames=False)
+    for asked, field, name in ((dict(common_name="www.example.org"), "common_name", "www.example.org"),
+                               (dict(common_name="a.example.com", alt_names=["b.example.net"]), "alt_names",
+                                "b.example.net")):
+        r = issue(client, admin, "any", name="outside", **asked)
+        assert r.status_code == 400 and error_field(r) == field, r.text
+        assert error_message(r) == (f"{field}: '{name}' is outside the permitted_dns_domains=example.com of CA "
+                                    "'CN=root Root CA'")
+    inside = cert_of(ok(issue(client, admin, "any", name="inside", common_name="deep.a.example.com",
+                              alt_names=["example.com", "bob@example.org"]))["certificate"])
+    assert inside.subject.rfc4514_string() == "CN=deep.a.example.com"
+
+
 def test_template_allowed_secret_groups_refuses_other_groups(client: TestClient, admin: Headers) -> None:
     group = ok(client.post(f"{V2}/secret_groups", json={"name": "pki-team"}, headers=admin))
     pki = build_pki(client, admin, allowed_secret_groups=group["id"])
