@@ -29,7 +29,7 @@ from lifecycle.rules import (
 from lifecycle.store import SecretQuery, Tx
 from lifecycle.types import handler_for
 from lifecycle.types.base import HandlerContext
-from lifecycle.vocabulary import CONTRACT_SECRET_TYPES, Stage, State
+from lifecycle.vocabulary import CONTRACT_SECRET_TYPES, Stage, State, TaskKind
 
 MAX_LIST_LIMIT = 1000
 
@@ -381,8 +381,8 @@ def _next_rotation(tx: Tx, handler: Any, secret: SecretRecord, attributes: dict[
     if not handler.rotatable:
         return {"next_rotation_date": None}
     if handler.renews_before_expiry:
-        if secret.expiration_date is None:
-            return {}
+        if secret.expiration_date is None or tx.active_task(secret.id, [TaskKind.ROTATION, TaskKind.PUBLIC_CERT_ORDER]):
+            return {}  # nothing issued yet, or a renewal under way: its certificate sets the date
         return {"next_rotation_date": rotation.renewal_date(attributes.get("rotation"), secret.expiration_date)}
     current = tx.get_staged_version(secret.id, Stage.CURRENT)
     if current is None:

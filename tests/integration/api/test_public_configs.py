@@ -261,9 +261,33 @@ def test_a_rotation_patch_of_an_issued_public_certificate_keeps_it_due_ahead_of_
     secret_id = client.post("/api/v2/secrets", headers=admin, json={
         "secret_type": "public_cert", "name": "shop", "common_name": "shop.example.com", "ca": "my-ca",
         "dns": "manual"}).json()["id"]
-    with core.store.engine.begin() as db:  # as its order leaves it: issued, expiring on 2027-03-02
+    with core.store.engine.begin() as db:  # as its order leaves it: issued, expiring on 2027-03-02, the task done
         db.execute(update(t.secrets).where(t.secrets.c.id == secret_id).values(
             expiration_date=datetime(2027, 3, 2, tzinfo=UTC)))
+        db.execute(update(t.tasks).where(t.tasks.c.secret_id == secret_id).values(status="succeeded"))
     patched = client.patch(f"/api/v2/secrets/{secret_id}/metadata", headers=admin, json={"rotation": policy})
     assert patched.status_code == 200, patched.text
     assert patched.json().get("next_rotation_date") == due
+
+
+def test_a_rotation_patch_while_a_renewal_is_under_way_leaves_the_date_to_its_certificate(
+        client: TestClient, admin: Headers, core: Core) -> None:
+    """A date in the past set during a renewal would queue another rotation at once, which the
+    pending order refuses: a false 'rotation failed' and then a second order."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from lifecycle.store import schema as t
+
+    _acme_ca(client, admin)
+    secret_id = client.post("/api/v2/secrets", headers=admin, json={
+        "secret_type": "public_cert", "name": "shop", "common_name": "shop.example.com", "ca": "my-ca",
+        "dns": "manual"}).json()["id"]  # its order task is pending (no worker runs here)
+    with core.store.engine.begin() as db:
+        db.execute(update(t.secrets).where(t.secrets.c.id == secret_id).values(
+            expiration_date=datetime(2026, 1, 20, tzinfo=UTC)))  # within 31 days of the test clock
+    patched = client.patch(f"/api/v2/secrets/{secret_id}/metadata", headers=admin,
+                           json={"rotation": {"auto_rotate": True, "rotate_keys": False}})
+    assert patched.status_code == 200, patched.text
+    assert "next_rotation_date" not in patched.json()
