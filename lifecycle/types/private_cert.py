@@ -11,12 +11,13 @@ from typing import Any
 
 from cryptography import x509
 
+from lifecycle import versions
 from lifecycle.ca_store import LoadedCA, distribution, load_ca, pem, reject
 from lifecycle.cert_templates import load_template, name_rules, ttl_for, usage_of
 from lifecycle.errors import Forbidden, from_pki_error
 from lifecycle.types.base import HandlerContext, Material
 from lifecycle.types.generic import DEFAULT_ROTATION, rotation_policy
-from lifecycle.vocabulary import SecretType
+from lifecycle.vocabulary import SecretType, Stage
 from pki.csr import parse_csr
 from pki.errors import PkiError, TemplateViolation
 from pki.issuance import LeafSpec, issue_leaf
@@ -73,12 +74,23 @@ class PrivateCert:
         if fields.get("csr"):
             attributes = attributes | {"csr": fields["csr"]}
         elif not attributes.get("csr") and attributes.get("private_key_included") is False:
-            # Issued for a client's key before CSRs were kept: a new key made here would
-            # replace the key the client holds without a word.
-            raise reject("csr", "this certificate is for the client's own key: give a csr for its new version")
+            # Issued for a client's key before CSRs were kept: renewed for the key and the names
+            # of its current certificate (a key made here would replace the client's unseen).
+            return self._issue(attributes, None, ctx, like=self._current_certificate(ctx))
         return self._issue(attributes, attributes.get("csr"), ctx)
 
-    def _issue(self, attributes: dict[str, Any], csr_pem: str | None, ctx: HandlerContext) -> Material:
+    @staticmethod
+    def _current_certificate(ctx: HandlerContext) -> x509.Certificate:
+        current = ctx.tx.get_staged_version(ctx.secret_id, Stage.CURRENT)
+        if current is None or current.payload is None:
+            raise reject("csr", "this certificate is for the client's own key and its current version's data is "
+                                "erased: give a csr for its new version")
+        return x509.load_pem_x509_certificate(versions.open_data(ctx.core, current)["certificate"].encode())
+
+    def _issue(self, attributes: dict[str, Any], csr_pem: str | None, ctx: HandlerContext,
+               like: x509.Certificate | None = None) -> Material:
+        """Issue from the template: for a new key, or for the key and names of a client's CSR
+        (``csr_pem``) or, with ``like``, of a certificate issued for a client's key."""
         template = load_template(ctx.tx, attributes["certificate_template"])
         rules = template.attributes
         allowed_groups = _list(rules.get("allowed_secret_groups"))
@@ -88,7 +100,7 @@ class PrivateCert:
             )
         ca = load_ca(ctx.tx, ctx.core, rules["certificate_authority"], field="certificate_template")
         request = attributes["request"]
-        csr = None
+        csr: x509.CertificateSigningRequest | x509.Certificate | None = like
         try:
             if csr_pem:
                 csr = parse_csr(csr_pem)
@@ -131,7 +143,8 @@ class PrivateCert:
                               list(dict.fromkeys(dns)))
 
     @staticmethod
-    def _names(request: dict[str, Any], rules: dict[str, Any], csr: x509.CertificateSigningRequest | None) -> NameRequest:
+    def _names(request: dict[str, Any], rules: dict[str, Any],
+               csr: x509.CertificateSigningRequest | x509.Certificate | None) -> NameRequest:
         asked = NameRequest(
             common_name=request.get("common_name"), alt_names=_list(request.get("alt_names")),
             ip_sans=_list(request.get("ip_sans")), uri_sans=_list(request.get("uri_sans")),

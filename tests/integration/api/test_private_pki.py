@@ -548,22 +548,27 @@ def test_a_certificate_for_a_clients_csr_renews_for_the_same_key(client: TestCli
     assert public_der(cert_of(current["certificate"]).public_key()) == public_der(new_key.public_key())
 
 
-def test_a_certificate_for_a_clients_key_without_its_csr_kept_is_not_renewed_with_a_key_made_here(
+def test_a_certificate_for_a_clients_key_without_its_csr_kept_renews_for_the_key_it_certifies(
         client: TestClient, admin: Headers, core: Any) -> None:
+    """Issued from a CSR before CSRs were kept: renewed for the key and names of its current
+    certificate, never for a key made here."""
     from sqlalchemy import select, update
 
     from lifecycle.store import schema as t
 
     pki = build_pki(client, admin, key_type="ec")
-    created = ok(issue(client, admin, pki.template, common_name=None, csr=new_csr()[1]))
+    key, csr = new_csr("legacy.example.com")
+    created = ok(issue(client, admin, pki.template, common_name=None, csr=csr))
     s = t.secrets.c
     with core.store.engine.begin() as conn:  # as stored before CSRs were kept
         attributes = conn.execute(select(s.attributes).where(s.id == created["id"])).scalar_one()
         del attributes["csr"]
         conn.execute(update(t.secrets).where(s.id == created["id"]).values(attributes=attributes))
-    r = client.post(f"{V2}/secrets/{created['id']}/versions", json={}, headers=admin)
-    assert r.status_code == 400 and error_field(r) == "csr", r.text
-    assert ok(client.get(f"{V2}/secrets/{created['id']}/metadata", headers=admin), 200)["versions_total"] == 1
+    ok(client.post(f"{V2}/secrets/{created['id']}/rotate", json={}, headers=admin))
+    current = ok(client.get(f"{V2}/secrets/{created['id']}/versions/current", headers=admin), 200)
+    renewed = cert_of(current["certificate"])
+    assert public_der(renewed.public_key()) == public_der(key.public_key()) and "private_key" not in current
+    assert renewed.subject.rfc4514_string() == "CN=legacy.example.com"
 
 
 def test_email_addresses_among_the_names_are_email_sans(client: TestClient, admin: Headers) -> None:
