@@ -5,6 +5,7 @@ API keys) are sealed at rest like payloads and never shown again.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass
@@ -50,7 +51,8 @@ def _http_url(value: Any, field: str, wanted: str) -> str:
     """``value`` if it is an absolute http(s) URL with a host; else InvalidInput saying ``wanted``."""
     try:
         parts = urlsplit(value) if isinstance(value, str) else None
-        ok = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        ok = (parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+              and parts.username is None and parts.password is None)  # credentials in a URL would be shown
     except ValueError:  # a port out of range, brackets that do not close
         ok = False
     if not ok or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
@@ -63,14 +65,25 @@ _RESOLVER = re.compile(r"(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<por
 
 def _check_resolver(value: Any) -> None:
     """A DNS resolver as host, host:port, an IPv6 address or [IPv6]:port."""
+    match: Any = None
+    port = None
     if isinstance(value, str) and value.count(":") > 1 and not value.startswith("["):
-        match = re.fullmatch(r"[0-9A-Fa-f:.]+", value)  # a bare IPv6 address: no port
-        port = None
-    else:
-        match = _RESOLVER.fullmatch(value) if isinstance(value, str) else None
+        match = _ipv6(value)  # a bare IPv6 address: no port
+    elif isinstance(value, str):
+        match = _RESOLVER.fullmatch(value)
+        if match and match.group("host").startswith("[") and not _ipv6(match.group("host")[1:-1]):
+            match = None
         port = match.group("port") if match else None
-    if match is None or (port is not None and not 0 < int(port) < 65536):
+    if not match or (port is not None and not 0 < int(port) < 65536):
         raise reject("resolvers", "each must be a host, host:port, an IPv6 address or [IPv6]:port")
+
+
+def _ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_key(pem: str | None, field: str) -> str | None:
@@ -160,6 +173,12 @@ def update(tx: Tx, core: Core, config: ConfigRecord, patch: dict[str, Any]) -> N
     for field in sealed_fields.keys() - _REMOVABLE_SEALED:
         if field in patch and patch[field] is None:
             raise reject(field, "cannot be removed; give a new value or leave it out")
+    if config.config_type == CIS and patch.get("cloud_internet_services_apikey") is None:
+        for field in ("service_url", "iam_url"):
+            if field in patch and patch[field] != config.attributes.get(field):
+                # The API key goes to these URLs: a patch sending it elsewhere must come with it.
+                raise reject("cloud_internet_services_apikey",
+                             f"give the API key again to change {field}: the key is sent there")
     sealed = open_secrets(core, config)
     current = {k: v for k, v in config.attributes.items() if k != "account"}
     current |= {field: sealed.get(slot) for field, slot in sealed_fields.items()}

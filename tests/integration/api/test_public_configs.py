@@ -150,6 +150,9 @@ def test_bad_patches_are_refused_by_field_and_change_nothing(client: TestClient,
     ({"resolvers": ["ns1.test:0"]}, "resolvers"),
     ({"resolvers": ["ns1.test:dns"]}, "resolvers"),
     ({"resolvers": ["a\u0000b"]}, "resolvers"),
+    ({"resolvers": ["1.2.3.4:53:53"]}, "resolvers"),
+    ({"resolvers": [":::::"]}, "resolvers"),
+    ({"service_url": "https://user:secret@api.cis.test/v1"}, "service_url"),  # it would be shown
 ])
 def test_a_cis_configuration_with_a_url_or_resolver_an_order_could_not_use_is_refused(
         client: TestClient, admin: Headers, extra: dict[str, Any], field: str) -> None:
@@ -291,3 +294,19 @@ def test_a_rotation_patch_while_a_renewal_is_under_way_leaves_the_date_to_its_ce
                            json={"rotation": {"auto_rotate": True, "rotate_keys": False}})
     assert patched.status_code == 200, patched.text
     assert "next_rotation_date" not in patched.json()
+
+
+def test_a_cis_url_change_must_come_with_the_api_key_it_sends_there(client: TestClient, admin: Headers,
+                                                                    core: Core) -> None:
+    """The sealed key goes to service_url and iam_url: a patch pointing them elsewhere without
+    giving the key again would send a key it never showed to a host of the patcher's choice."""
+    _create(client, admin, {"config_type": "public_cert_configuration_dns_cloud_internet_services", "name": "cis",
+                            "cloud_internet_services_crn": "crn:v1:x", "cloud_internet_services_apikey": "kept-key"})
+    for field in ("service_url", "iam_url"):
+        error = _patch(client, admin, "cis", {field: "https://collector.evil.test/"}, status=400)
+        assert error["errors"][0]["message"].startswith("cloud_internet_services_apikey: give the API key again")
+    assert _stored(core, "cis")[0]["service_url"] != "https://collector.evil.test/"
+    shown = _patch(client, admin, "cis", {"service_url": "https://api.cis.example/v1",
+                                          "cloud_internet_services_apikey": "new-key"})
+    assert shown["service_url"] == "https://api.cis.example/v1" and _stored(core, "cis")[1]["apikey"] == "new-key"
+    _patch(client, admin, "cis", {"service_url": "https://api.cis.example/v1", "resolvers": ["1.1.1.1"]})  # unchanged
