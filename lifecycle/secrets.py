@@ -223,7 +223,8 @@ def create_in(tx: Tx, core: Core, actor: Actor, draft: SecretDraft, checked: Che
     if material.start is not None:
         material.start(tx, secret)
     audit.record(tx, actor, now, "secret.create", f"secret:{secret.id}")
-    events.emit(tx, now, events.EventType.SECRET_CREATED, secret)
+    if material.data is not None:  # one whose data a task makes (a public certificate) is created when it comes
+        events.emit(tx, now, events.EventType.SECRET_CREATED, secret)
     return SecretView(secret, effective_state(secret, now), material.data, version)
 
 

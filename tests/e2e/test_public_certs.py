@@ -114,6 +114,9 @@ def test_cis_order_reaches_active_with_a_verifiable_chain(env: Env, tmp_path: Pa
     _verify_chain(env, payload, tmp_path)
     tasks = env.client.get(f"/api/v2/secrets/{secret['id']}/tasks", headers=env.headers).json()["tasks"]
     assert [(t["type"], t["status"]) for t in tasks] == [("public_cert_order", "succeeded")]
+    events = env.client.get("/api/v2/events", params={"secret_id": secret["id"]}, headers=env.headers).json()["events"]
+    assert [(e["event_type"], e["detail"].get("version_id")) for e in events] == [  # once, when issued
+        ("secret_created", tasks[0]["secret_version_id"])]
 
 
 def test_wildcard_and_apex_in_one_order(env: Env, tmp_path: Path) -> None:
