@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
+import http.client
 import json
 import os
 import socket
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from lifecycle import audit, tasks
+from lifecycle import audit, tasks, webhook_http
 from lifecycle.core import Actor, Core
 from lifecycle.crypto import Sealed
 from lifecycle.errors import Forbidden, InvalidInput, NotFound
@@ -33,7 +30,7 @@ from lifecycle.vocabulary import TaskKind
 
 DELIVERY_TIMEOUT_S = 10
 MAX_ATTEMPTS = 10  # then the delivery stays failed in the log
-Resolver = Callable[[str], list[str]]
+Resolver = webhook_http.Resolver
 
 
 def _resolve(host: str) -> list[str]:
@@ -50,7 +47,7 @@ def _binding(hook_id: str) -> str:
     return f"webhooks/{hook_id}"
 
 
-def check_url(url: str, *, allow_private: bool, resolve: Resolver = _resolve) -> None:
+def check_url(url: str, *, allow_private: bool, resolve: Resolver | None = None) -> None:
     """Raises InvalidInput for a URL that is not http(s) or resolves to a private address."""
     try:
         parts = urlsplit(url)
@@ -62,21 +59,20 @@ def check_url(url: str, *, allow_private: bool, resolve: Resolver = _resolve) ->
     if allow_private:
         return
     try:
-        addresses = resolve(parts.hostname)
+        addresses = (resolve or _resolve)(parts.hostname)
     except UnicodeError:  # the resolver's IDNA encoding refuses the name (an empty or 64+ character label)
         raise InvalidInput(f"url: host '{parts.hostname[:80]}' is not a valid host name", field="url") from None
     except OSError:
         raise InvalidInput(f"url: host '{parts.hostname[:80]}' does not resolve", field="url") from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
-            raise InvalidInput(
-                f"url: '{parts.hostname}' resolves to {ip}, a private or loopback address; "
-                "the operator can allow such webhooks with CERTKEEPER_ALLOW_PRIVATE_WEBHOOKS", field="url")
+    refused = webhook_http.first_refused(addresses)
+    if refused is not None:
+        raise InvalidInput(
+            f"url: '{parts.hostname}' resolves to {refused}, a private or loopback address; "
+            "the operator can allow such webhooks with CERTKEEPER_ALLOW_PRIVATE_WEBHOOKS", field="url")
 
 
 def register(core: Core, actor: Actor, url: str, event_types: list[str], description: str | None, *,
-             allow_private: bool, resolve: Resolver = _resolve) -> Registered:
+             allow_private: bool, resolve: Resolver | None = None) -> Registered:
     from lifecycle.events import EventType
 
     if actor.groups is not None:
@@ -136,24 +132,27 @@ def deliver(core: Core, claimed: tasks.Claimed) -> None:
         return
     key = core.keyring.open(Sealed(hook.key_payload, hook.key_wrapped, hook.key_id), _binding(hook.id)).decode()
     body = json.dumps(_payload(event), separators=(",", ":")).encode()
-    request = urllib.request.Request(hook.url, data=body, method="POST", headers={
+    headers = {
         "Content-Type": "application/json", "User-Agent": "certkeeper-webhooks",
         "X-Certkeeper-Event": event.event_type, "X-Certkeeper-Delivery": claimed.task.id,
         "X-Certkeeper-Signature": signature(key, int(now.timestamp()), body),
-    })
+    }
+    code = None
     try:
-        with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_S) as response:  # noqa: S310 (URL checked at registration)
-            status = response.status
+        status = webhook_http.post(hook.url, body, headers, allow_private=core.allow_private_webhooks,
+                                   resolve=_resolve, timeout=DELIVERY_TIMEOUT_S)
         error = None if 200 <= status < 300 else f"HTTP {status}"
-    except urllib.error.HTTPError as exc:
-        status, error = exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
+        if 300 <= status < 400:
+            error += " (redirects are not followed)"
+    except webhook_http.Refused as exc:
+        status, code, error = 0, "refused", str(exc)
+    except (OSError, http.client.HTTPException) as exc:
         status, error = 0, f"no answer: {type(exc).__name__}"
     with core.store.transaction() as tx:
         if error is None:
             tasks.succeed(tx, claimed, now, {"status_code": status})
         else:
-            tasks.fail(tx, claimed, now, f"http_{status}" if status else "unreachable", error,
+            tasks.fail(tx, claimed, now, code or (f"http_{status}" if status else "unreachable"), error,
                        retry=claimed.task.attempts < MAX_ATTEMPTS)
 
 

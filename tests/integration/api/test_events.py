@@ -106,3 +106,59 @@ def test_webhook_deliveries_are_signed_retried_and_logged(core: Core, admin, rec
         assert payload["event_type"] == "secret_created" and payload["secret_name"] == "hooked"
         log = client.get(f"/api/v2/webhooks/{hook['id']}/deliveries", headers=admin).json()["deliveries"]
         assert [(d["status"], d["attempts"]) for d in log] == [("succeeded", 2)]
+
+
+@pytest.mark.parametrize("address", ["100.64.0.1", "169.254.169.254", "10.1.2.3", "::1", "fd00::1", "0.0.0.0"])
+def test_webhook_to_any_non_global_address_is_refused(client, admin, monkeypatch, address) -> None:  # type: ignore[no-untyped-def]
+    from lifecycle import webhooks
+
+    monkeypatch.setattr(webhooks, "_resolve", lambda host: [address])
+    resp = client.post("/api/v2/webhooks", headers=admin, json={"url": "https://hooks.example.com/in"})
+    assert resp.status_code == 400 and f"resolves to {address}" in resp.json()["errors"][0]["message"]
+
+
+def test_a_delivery_never_follows_a_redirect(core: Core, admin, receiver) -> None:  # type: ignore[no-untyped-def]
+    """A 3xx is the delivery's answer: its Location (here a path no hook should reach) is
+    never asked for."""
+    from starlette.responses import RedirectResponse
+
+    recv, url = receiver
+    reached: list[str] = []
+
+    async def moved(request: Request) -> RedirectResponse:
+        return RedirectResponse(url, status_code=302)
+
+    async def internal(request: Request) -> JSONResponse:
+        reached.append(request.method)
+        return JSONResponse({})
+
+    core = dataclasses.replace(core, allow_private_webhooks=True)
+    with serve(Starlette(routes=[Route("/moved", moved, methods=["POST"]), Route("/hook", internal,
+                                                                                 methods=["GET", "POST"])])) as base:
+        url = base + "/hook"
+        with TestClient(create_app(core)) as client:
+            hook = client.post("/api/v2/webhooks", headers=admin, json={"url": base + "/moved"}).json()
+            client.post("/api/v2/secrets", headers=admin, json={"secret_type": "kv", "name": "hooked", "data": {}})
+            assert workers.run_due(core, background_handlers()) == 1
+            log = client.get(f"/api/v2/webhooks/{hook['id']}/deliveries", headers=admin).json()["deliveries"]
+    assert reached == []
+    assert log[0]["errors"] == [{"code": "http_302", "description": "HTTP 302 (redirects are not followed)"}]
+
+
+def test_a_host_that_resolves_to_a_private_address_at_delivery_is_not_reached(  # type: ignore[no-untyped-def]
+        core: Core, admin, receiver, monkeypatch) -> None:
+    """Public when registered, loopback when the delivery goes out (DNS rebinding): the
+    delivery is refused, and the receiver on loopback never sees it."""
+    from lifecycle import webhooks
+
+    recv, url = receiver
+    port = url.split(":")[2].split("/")[0]
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+    monkeypatch.setattr(webhooks, "_resolve", lambda host: next(answers))
+    with TestClient(create_app(core)) as client:
+        hook = client.post("/api/v2/webhooks", headers=admin, json={"url": f"http://rebind.example:{port}/hook"}).json()
+        client.post("/api/v2/secrets", headers=admin, json={"secret_type": "kv", "name": "hooked", "data": {}})
+        assert workers.run_due(core, background_handlers()) == 1
+        log = client.get(f"/api/v2/webhooks/{hook['id']}/deliveries", headers=admin).json()["deliveries"]
+    assert recv.received == []
+    assert log[0]["errors"][0]["code"] == "refused" and "127.0.0.1" in log[0]["errors"][0]["description"]
