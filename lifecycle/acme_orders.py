@@ -146,7 +146,8 @@ def _issued(core: Core, claimed: tasks.Claimed, certificate: str, intermediate: 
         attrs.pop("rotation_error", None)
         tx.update_secret(secret.id, attributes=attrs, state=State.ACTIVE, versions_total=kept,
                          expiration_date=cert.not_valid_after_utc, updated_at=now,
-                         next_rotation_date=rotation.renewal_date(attrs.get("rotation"), cert.not_valid_after_utc),
+                         next_rotation_date=rotation.renewal_date(attrs.get("rotation"), cert.not_valid_after_utc,
+                                                                 cert.not_valid_before_utc),
                          next_expiry_notice=events.next_expiry_notice(cert.not_valid_after_utc, now))
         event = events.EventType.SECRET_ROTATED if claimed.task.params.get("rotation") else events.EventType.SECRET_CREATED
         events.emit(tx, now, event, secret, {"version_id": version.id, "serial_number": serial})

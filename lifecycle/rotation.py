@@ -97,13 +97,18 @@ def after_rotation(policy: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in policy.items() if k != "rotate_immediately"}
 
 
-def renewal_date(policy: dict[str, Any] | None, not_after: datetime) -> datetime | None:
+def renewal_date(policy: dict[str, Any] | None, not_after: datetime, not_before: datetime | None = None) -> datetime | None:
     """When a certificate renewed before it expires (a public certificate's) is due:
     ``renew_before`` (default DEFAULT_RENEW_BEFORE) ahead of ``not_after``; None without
-    auto_rotate."""
+    auto_rotate. A certificate that lives no longer than that (a CA issuing for days) is due
+    when two thirds of its life have passed: renewing it the moment it is issued would order
+    again and again, until the CA's rate limits stop it."""
     if not (policy or {}).get("auto_rotate"):
         return None
-    return not_after - (renew_before(policy or {}) or DEFAULT_RENEW_BEFORE)
+    due = not_after - (renew_before(policy or {}) or DEFAULT_RENEW_BEFORE)
+    if not_before is not None and due <= not_before:
+        due = not_before + (not_after - not_before) * 2 / 3
+    return due
 
 
 def renew_before(policy: dict[str, Any]) -> timedelta | None:

@@ -384,7 +384,9 @@ def _next_rotation(tx: Tx, handler: Any, secret: SecretRecord, attributes: dict[
     if handler.renews_before_expiry:
         if secret.expiration_date is None or tx.active_task(secret.id, [TaskKind.ROTATION, TaskKind.PUBLIC_CERT_ORDER]):
             return {}  # nothing issued yet, or a renewal under way: its certificate sets the date
-        return {"next_rotation_date": rotation.renewal_date(attributes.get("rotation"), secret.expiration_date)}
+        not_before = (attributes.get("validity") or {}).get("not_before")
+        return {"next_rotation_date": rotation.renewal_date(attributes.get("rotation"), secret.expiration_date,
+                                                            datetime.fromisoformat(not_before) if not_before else None)}
     current = tx.get_staged_version(secret.id, Stage.CURRENT)
     if current is None:
         return {}
