@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lifecycle import version_ops
+from lifecycle import audit, version_ops
 from lifecycle.core import Actor, Core
 from lifecycle.errors import Conflict, InvalidInput
 from lifecycle.secrets import load_secret
 from lifecycle.types import handler_for
-from lifecycle.vocabulary import TaskKind
+from lifecycle.vocabulary import Stage, State, TaskKind
 
 PENDING_KINDS = (TaskKind.ROTATION, TaskKind.PUBLIC_CERT_ORDER)
 
@@ -38,8 +38,31 @@ def rotate(
         )
     if pending is not None:
         raise Conflict(f"secret '{secret.id}' has a rotation pending (task {pending.id})")
+    if getattr(handler, "asynchronous", False):
+        reordered = _order_again(core, actor, secret.id, trigger)
+        if reordered is not None:
+            return reordered
     view = version_ops.create_version(
         core, actor, secret.id, {}, client_request_token=client_request_token, version_stages=version_stages,
         auto_rotated=auto, rotation_trigger=trigger,
     )
     return RotateResult(view.version.id, view.task_id)
+
+
+def _order_again(core: Core, actor: Actor, secret_id: str, trigger: str) -> RotateResult | None:
+    """A public certificate whose first order failed for good (its CA refused it, its DNS
+    provider said no) gets a new first order: the way out the contract gives ('start a new
+    order'). None when it has a certificate: then a rotation is a renewal."""
+    from lifecycle.types.public_cert import start_order
+
+    with core.store.transaction() as tx:
+        secret = load_secret(tx, actor, secret_id, for_update=True)
+        if Stage.CURRENT in tx.get_stages(secret.id):
+            return None
+        if (pending := tx.active_task(secret.id, PENDING_KINDS)) is not None:
+            raise Conflict(f"secret '{secret.id}' has an order pending (task {pending.id})")
+        now = core.clock()
+        task_id = start_order(tx, secret, now, trigger=trigger, created_by=actor.principal, rotation=False)
+        tx.update_secret(secret.id, state=State.PRE_ACTIVATION, updated_at=now)
+        audit.record(tx, actor, now, "secret.reorder", f"secret:{secret.id}/task:{task_id}")
+    return RotateResult(None, task_id)

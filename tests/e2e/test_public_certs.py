@@ -162,6 +162,39 @@ def test_wrong_txt_on_a_first_order_deactivates_with_the_ca_error(env: Env) -> N
     assert domain in meta["issuance_info"]["error_message"]
 
 
+def test_a_first_order_that_failed_for_good_is_ordered_again_by_rotate(env: Env) -> None:
+    """'Start a new order': the CA refused the first order (a wrong TXT record: not retried),
+    and POST /rotate places a new one, which the right record then validates."""
+    domain = _domain()
+    secret = _order(env, "manual", domain)
+    env.work()
+    name = env.meta(secret["id"])["issuance_info"]["challenges"][0]["txt_record_name"]
+    env.pebble.set_txt(name, "not-the-right-value")
+    try:
+        env.post(f"/api/v2/secrets/{secret['id']}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
+        env.work()
+    finally:
+        env.pebble.clear_txt(name)
+    assert env.meta(secret["id"])["state"] == 3
+    refused = env.client.post(f"/api/v2/secrets/{secret['id']}/versions", json={}, headers=env.headers)
+    assert refused.status_code == 409 and "/rotate orders again" in refused.text
+    again = env.client.post(f"/api/v2/secrets/{secret['id']}/rotate", json={}, headers=env.headers)
+    assert again.status_code == 201 and again.json()["version_id"] is None, again.text
+    assert env.meta(secret["id"])["state"] == 0 and env.meta(secret["id"])["issuance_info"]["state"] == 0
+    twice = env.client.post(f"/api/v2/secrets/{secret['id']}/rotate", json={}, headers=env.headers)
+    assert twice.status_code == 409  # one order at a time
+    env.work()
+    challenge = env.meta(secret["id"])["issuance_info"]["challenges"][0]
+    env.pebble.set_txt(challenge["txt_record_name"], challenge["txt_record_value"])
+    try:
+        env.post(f"/api/v2/secrets/{secret['id']}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
+        env.work()
+    finally:
+        env.pebble.clear_txt(challenge["txt_record_name"])
+    meta = env.meta(secret["id"])
+    assert (meta["state"], meta["issuance_info"]["state"], meta["versions_total"]) == (1, 1, 1)
+
+
 def test_failed_rotation_keeps_the_current_version_and_says_rotation_failed(env: Env) -> None:
     domain = _domain()
     secret = _order(env, "manual", domain)
