@@ -23,7 +23,7 @@ from dns_providers.manual import ManualProvider
 from lifecycle import events, rotation, tasks, versions
 from lifecycle.core import SYSTEM, Actor, Core
 from lifecycle.crypto import Sealed
-from lifecycle.errors import InvalidInput, NotFound
+from lifecycle.errors import InvalidInput, Locked, NotFound
 from lifecycle.public_configs import acme_settings, dns_provider
 from lifecycle.records import ConfigRecord
 from lifecycle.secrets import load_secret
@@ -90,7 +90,10 @@ def run_order(core: Core, claimed: tasks.Claimed) -> None:
         error = exc if isinstance(exc, AcmeOrderError) else AcmeOrderError(exc.code, exc.message)
         _failed(core, claimed, error, rotation=bool(params.get("rotation")))
         return
-    _issued(core, claimed, issued.certificate, issued.intermediate, issued.private_key)
+    try:
+        _issued(core, claimed, issued.certificate, issued.intermediate, issued.private_key)
+    except Locked as exc:  # a lock put on the previous version while the order ran
+        _blocked(core, claimed, exc)
 
 
 def _kept_key(core: Core, secret_id: str, params: dict[str, Any]) -> str | None:
@@ -174,6 +177,22 @@ def _failed(core: Core, claimed: tasks.Claimed, error: AcmeOrderError, *, rotati
             tx.update_secret(secret.id, attributes=secret.attributes | {"issuance_info": info},
                              state=State.DEACTIVATED, updated_at=now)
             tasks.fail(tx, claimed, now, error.error_code, error.error_message, retry=error.retryable)
+
+
+def _blocked(core: Core, claimed: tasks.Claimed, exc: Locked) -> None:
+    """The renewed certificate cannot become current: the version it would replace is locked.
+    The rotation fails for good (another attempt would order again and meet the same lock)."""
+    now = core.clock()
+    problem = {"error_code": "locked", "error_message": exc.message}
+    with core.store.transaction() as tx:
+        secret = load_secret(tx, SYSTEM, claimed.task.secret_id or "", for_update=True)
+        info = dict(secret.attributes.get("issuance_info", {})) | {"state": ISSUANCE_FAILED, **problem}
+        info.pop("challenges", None)
+        attrs = secret.attributes | {"issuance_info": info, "rotation_state": "failed", "last_rotation_failed": True,
+                                     "rotation_error": {"code": "locked", "message": exc.message}}
+        tx.update_secret(secret.id, attributes=attrs, updated_at=now)
+        events.emit(tx, now, events.EventType.SECRET_ROTATION_BLOCKED, secret, {"locks": exc.locks})
+        tasks.fail(tx, claimed, now, "locked", exc.message, retry=False)
 
 
 def validate_dns_challenge(core: Core, actor: Actor, secret_id: str) -> dict[str, Any]:

@@ -217,6 +217,7 @@ def _start_async_rotation(tx: Tx, core: Core, actor: Actor, secret: SecretRecord
     if Stage.CURRENT not in stages:
         raise Conflict(f"secret '{secret.id}' has no certificate yet: its first order is still running, or it failed "
                        f"and POST /api/v2/secrets/{secret.id}/rotate orders again")
+    versions.check_previous_unlocked(secret.id, stages, tx.list_locks(secret_id=secret.id))  # before ordering
     rotate_keys = (fields.get("rotation") or {}).get("rotate_keys")  # this rotation only; the policy stays
     task_id = start_order(tx, secret, now, trigger=trigger or "manual_secret_rotation", created_by=actor.principal,
                           rotation=True, rotate_keys=rotate_keys)

@@ -99,15 +99,8 @@ def add_version(
     if len(set(stages) | set(labels) | ({Stage.PREVIOUS.value} if moves_current and stages else set())) > MAX_STAGES:
         raise InvalidInput(f"version_stages: a secret holds at most {MAX_STAGES} stage labels", field="version_stages")
     locks = [] if first else tx.list_locks(secret_id=secret.id)
-    previous_id = stages.get(Stage.PREVIOUS)
-    if previous_id and moves_current:
-        locked = [lock for lock in locks if lock.version_id == previous_id]
-        if locked:
-            raise Locked(
-                f"secret '{secret.id}': the previous version is locked "
-                f"({', '.join(lock.name for lock in locked)}); remove its locks before creating a new version",
-                locks=[lock.name for lock in locked],
-            )
+    if moves_current:
+        check_previous_unlocked(secret.id, stages, locks)
     existing = [] if first else tx.list_version_entries(secret.id)
     version_id = new_id(now)
     sealed = seal(core, secret.id, version_id, data)
@@ -145,6 +138,19 @@ def add_version(
 
 MAX_STAGES = 20  # stage labels per secret
 STAGE_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})[A-Za-z0-9]")
+
+
+def check_previous_unlocked(secret_id: str, stages: dict[str, str], locks: list[LockRecord]) -> None:
+    """A new current version replaces the previous one, which its locks keep: raises Locked
+    naming them."""
+    previous_id = stages.get(Stage.PREVIOUS)
+    locked = [lock for lock in locks if previous_id and lock.version_id == previous_id]
+    if locked:
+        raise Locked(
+            f"secret '{secret_id}': the previous version is locked "
+            f"({', '.join(lock.name for lock in locked)}); remove its locks before creating a new version",
+            locks=[lock.name for lock in locked],
+        )
 
 
 def check_stage_labels(labels: list[str]) -> list[str]:

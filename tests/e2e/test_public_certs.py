@@ -225,6 +225,36 @@ def test_failed_rotation_keeps_the_current_version_and_says_rotation_failed(env:
     assert after["id"] == before["id"] and after["certificate"] == before["certificate"]
 
 
+def test_a_locked_previous_version_blocks_a_renewal_before_it_orders_or_when_it_lands(env: Env) -> None:
+    """A renewal would make the locked previous version go: refused with 412 before any order
+    is placed; a lock put on it while an order runs fails the rotation for good when the
+    certificate comes (blocked, not retried: another attempt would order again)."""
+    secret = _order(env, "cis", _domain())
+    env.work()
+    sid = secret["id"]
+    env.post(f"/api/v2/secrets/{sid}/rotate", {})
+    env.work()  # renewed once: there is a previous version now
+    lock = {"locks": [{"name": "in-use"}]}
+    locked = env.client.post(f"/api/v2/secrets/{sid}/versions/previous/locks_bulk", json=lock, headers=env.headers)
+    assert locked.status_code == 201, locked.text
+    refused = env.client.post(f"/api/v2/secrets/{sid}/rotate", json={}, headers=env.headers)
+    assert refused.status_code == 412 and "previous version is locked" in refused.text
+    tasks = env.client.get(f"/api/v2/secrets/{sid}/tasks", headers=env.headers).json()["tasks"]
+    assert len(tasks) == 2  # no third order was placed
+    assert env.client.delete(f"/api/v2/secrets/{sid}/versions/previous/locks_bulk", headers=env.headers).status_code == 200
+    env.post(f"/api/v2/secrets/{sid}/rotate", {})  # ordered while unlocked ...
+    locked = env.client.post(f"/api/v2/secrets/{sid}/versions/previous/locks_bulk", json=lock, headers=env.headers)
+    assert locked.status_code == 201, locked.text  # ... locked before the certificate lands
+    env.work()
+    meta = env.meta(sid)
+    assert (meta["rotation_state"], meta["last_rotation_failed"], meta["versions_total"]) == ("failed", True, 2)
+    tasks = env.client.get(f"/api/v2/secrets/{sid}/tasks", headers=env.headers).json()["tasks"]
+    assert sorted((t["status"], t.get("errors", [{}])[0].get("code")) for t in tasks) == [
+        ("failed", "locked"), ("succeeded", None), ("succeeded", None)]
+    events = env.client.get("/api/v2/events", params={"secret_id": sid}, headers=env.headers).json()["events"]
+    assert [e["event_type"] for e in events].count("secret_rotation_blocked") == 2
+
+
 def test_an_order_in_flight_is_resumed_by_a_fresh_process(env: Env) -> None:
     domain = _domain()
     secret = _order(env, "manual", domain)
