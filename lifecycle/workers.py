@@ -43,11 +43,15 @@ def run_due(core: Core, handlers: Mapping[str, Handler], *, owner: str | None = 
     single = [kind for kind, h in handlers.items() if not getattr(h, "takes_batch", False)]
     grouped = [kind for kind in handlers if kind not in single]
     ran = 0
-    if single:
-        claimed = tasks.claim(core.store, owner, core.clock(), limit=limit, lease=lease, kinds=single)
-        for item in claimed:
-            _guard(core, [item], lambda: handlers[item.task.kind](core, item))
-        ran += len(claimed)
+    for _ in range(limit if single else 0):
+        # One at a time: a task claimed ahead would wait behind a slow one (an order's DNS
+        # propagation check), out of other workers' reach, and past its lease run twice.
+        claimed = tasks.claim(core.store, owner, core.clock(), limit=1, lease=lease, kinds=single)
+        if not claimed:
+            break
+        item = claimed[0]
+        _guard(core, [item], lambda: handlers[item.task.kind](core, item))
+        ran += 1
     if grouped:
         claimed = tasks.claim(core.store, owner, core.clock(), limit=batch_limit, lease=lease, kinds=grouped)
         for kind in grouped:

@@ -82,6 +82,25 @@ def test_run_due_records_an_escaping_exception_as_a_retry(core: Core) -> None:
     assert "must not be stored" not in (task.last_error or "")
 
 
+def test_a_worker_holds_only_the_task_it_runs(core: Core) -> None:
+    """Tasks claimed ahead would wait behind a slow one (an order's propagation check runs for
+    minutes): another worker could not take them, and past their lease they were run twice.
+    A worker claims the next task only when it has finished the one before."""
+    ids = _enqueue(core, 3)
+    seen: list[list[str]] = []
+
+    def run(core: Core, claimed: tasks.Claimed) -> None:
+        with core.store.reader() as tx:
+            seen.append([tx.get_task(i).status for i in ids])  # type: ignore[union-attr]
+        with core.store.transaction() as tx:
+            tasks.succeed(tx, claimed, core.clock(), {})
+
+    assert workers.run_due(core, {"demo": run}) == 3
+    assert [sorted(statuses) for statuses in seen] == [  # whichever order they are claimed in
+        ["processing", "queued", "queued"], ["processing", "queued", "succeeded"],
+        ["processing", "succeeded", "succeeded"]]
+
+
 def test_an_idle_pool_starts_a_queued_task_at_once_not_at_its_next_poll(core: Core) -> None:
     ran = threading.Event()
     pool = workers.WorkerPool(core, {"demo": lambda core, claimed: _finish(core, claimed, ran)}, threads=1,
