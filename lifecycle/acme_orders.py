@@ -27,7 +27,8 @@ from lifecycle.errors import InvalidInput, Locked, NotFound
 from lifecycle.public_configs import acme_settings, dns_provider
 from lifecycle.records import ConfigRecord
 from lifecycle.secrets import load_secret
-from lifecycle.types.public_cert import ISSUANCE_ACTIVE, ISSUANCE_FAILED, MANUAL
+from lifecycle.store import Tx
+from lifecycle.types.public_cert import ISSUANCE_ACTIVE, ISSUANCE_FAILED, ISSUANCE_PENDING, MANUAL
 from lifecycle.vocabulary import State, TaskKind, TaskStatus
 
 VALIDATE = "public_cert_action_validate_dns_challenge"
@@ -81,6 +82,7 @@ def run_order(core: Core, claimed: tasks.Claimed) -> None:
                 with core.store.transaction() as tx:  # saved before any DNS change, so a restart resumes it
                     if not tx.update_task(task.id, expect_fence=claimed.fence, params=params):
                         raise tasks.StaleLease(f"task '{task.id}' was taken over")
+                    _ordering(tx, secret.id, rotation=bool(params.get("rotation")), now=core.clock())
             if attrs["dns"] == MANUAL and not params.get("validated"):
                 present_challenges(order, provider)
                 _park_for_user(core, claimed, secret.id, order)
@@ -94,6 +96,21 @@ def run_order(core: Core, claimed: tasks.Claimed) -> None:
         _issued(core, claimed, issued.certificate, issued.intermediate, issued.private_key)
     except Locked as exc:  # a lock put on the previous version while the order ran
         _blocked(core, claimed, exc)
+
+
+def _ordering(tx: Tx, secret_id: str, *, rotation: bool, now: datetime) -> None:
+    """A new order is placed (a first attempt or a retry): the secret says so again, not the
+    failure of the attempt before (its error, a manual rotation's old challenges)."""
+    secret = tx.get_secret(secret_id, for_update=True)
+    if secret is None:
+        return
+    info = {k: v for k, v in (secret.attributes.get("issuance_info") or {}).items()
+            if k not in ("error_code", "error_message", "challenges")} | {"state": ISSUANCE_PENDING}
+    attrs = secret.attributes | {"issuance_info": info}
+    if rotation:
+        attrs["rotation_state"] = "pending"
+    if attrs != secret.attributes:
+        tx.update_secret(secret_id, attributes=attrs, updated_at=now)
 
 
 def _kept_key(core: Core, secret_id: str, params: dict[str, Any]) -> str | None:

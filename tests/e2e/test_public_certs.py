@@ -7,7 +7,7 @@ import dataclasses
 import itertools
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +223,17 @@ def test_failed_rotation_keeps_the_current_version_and_says_rotation_failed(env:
     assert meta["issuance_info"]["error_code"] == "unauthorized"
     after = env.client.get(f"/api/v2/secrets/{secret['id']}/versions/current", headers=env.headers).json()
     assert after["id"] == before["id"] and after["certificate"] == before["certificate"]
+    from sqlalchemy import update
+
+    from lifecycle.store import schema as t
+
+    with env.core.store.engine.begin() as db:  # its backoff over: the retry places a new order, for new records
+        db.execute(update(t.tasks).where(t.tasks.c.secret_id == secret["id"], t.tasks.c.status == "queued")
+                   .values(run_after=datetime.now(UTC) - timedelta(seconds=1)))
+    env.work()
+    meta = env.meta(secret["id"])
+    assert (meta["rotation_state"], meta["issuance_info"]["state"]) == ("pending", 0)
+    assert "error_code" not in meta["issuance_info"] and meta["issuance_info"]["challenges"]
 
 
 def test_a_locked_previous_version_blocks_a_renewal_before_it_orders_or_when_it_lands(env: Env) -> None:
