@@ -30,6 +30,7 @@ from lifecycle.secrets import load_secret
 from lifecycle.store import Tx
 from lifecycle.types.public_cert import ISSUANCE_ACTIVE, ISSUANCE_FAILED, ISSUANCE_PENDING, MANUAL
 from lifecycle.vocabulary import State, TaskKind, TaskStatus
+from pki.parsing import signing_algorithm
 
 VALIDATE = "public_cert_action_validate_dns_challenge"
 
@@ -162,6 +163,7 @@ def _issued(core: Core, claimed: tasks.Claimed, certificate: str, intermediate: 
         attrs = secret.attributes | {
             "issuance_info": info, "rotation_state": "idle", "last_rotation_failed": False,
             "issuer": cert.issuer.rfc4514_string(), "serial_number": serial, "validity": validity,
+            "signing_algorithm": signing_algorithm(cert),
         }
         attrs.pop("rotation_error", None)
         tx.update_secret(secret.id, attributes=attrs, state=State.ACTIVE, versions_total=kept,

@@ -23,6 +23,7 @@ from pki.errors import PkiError, TemplateViolation
 from pki.issuance import LeafSpec, issue_leaf
 from pki.keys import check_public_key, generate_key, key_algorithm, private_key_pem
 from pki.names import Subject, common_name_of, dns_name, outside_name_constraints, sans_of
+from pki.parsing import signing_algorithm
 from pki.serials import colon_hex
 from pki.templates import NameRequest, check_names, effective_request, parse_other_san
 
@@ -176,7 +177,7 @@ class PrivateCert:
             "serial_number": serial,
             "issuer": ca.subject,
             "key_algorithm": key_algorithm(public_key),
-            "signing_algorithm": _signing_algorithm(cert),
+            "signing_algorithm": signing_algorithm(cert),
             "validity": validity,
             "private_key_included": key is not None,
         }
@@ -212,10 +213,3 @@ def _seconds(value: Any) -> timedelta:
 
 def _iso(value: Any) -> str:
     return value.isoformat().replace("+00:00", "Z")
-
-
-def _signing_algorithm(cert: x509.Certificate) -> str:
-    """'SHA256-RSA', 'SHA384-ECDSA'... as the contract names signature algorithms."""
-    hash_name = cert.signature_hash_algorithm.name.upper().replace("-", "") if cert.signature_hash_algorithm else "NONE"
-    family = "ECDSA" if cert.signature_algorithm_oid.dotted_string.startswith("1.2.840.10045") else "RSA"
-    return f"{hash_name}-{family}"

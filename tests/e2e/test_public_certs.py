@@ -109,6 +109,7 @@ def test_cis_order_reaches_active_with_a_verifiable_chain(env: Env, tmp_path: Pa
     assert env.work() == 1
     meta = env.meta(secret["id"])
     assert (meta["state"], meta["issuance_info"]["state"], meta["versions_total"]) == (1, 1, 1)
+    assert meta["signing_algorithm"] in ("SHA256-RSA", "SHA256-ECDSA", "SHA384-ECDSA")
     payload = env.client.get(f"/api/v2/secrets/{secret['id']}", headers=env.headers).json()
     assert "PRIVATE KEY" in payload["private_key"]
     _verify_chain(env, payload, tmp_path)
