@@ -82,8 +82,11 @@ def revoke(core: Core, actor: Actor, token: str) -> TokenRecord:
     """Revoke a token given by its id or whole (ck_<id>_<secret>). Every process refuses it
     once its token cache lets go of the row (at most 5 s). Revoking a revoked token changes
     nothing. Raises NotFound."""
-    match = TOKEN_RE.fullmatch(token)
-    token_id = match.group(1) if match else token
+    token = token.strip()
+    match = re.fullmatch(r"ck_([A-Za-z0-9]{16})_.*", token, re.S) or re.fullmatch(r"([A-Za-z0-9]{16})", token)
+    if match is None:  # never echoed: it may be a token pasted wrong
+        raise InvalidInput("token: give a token's 16-character id (as `token list` shows it) or the whole token")
+    token_id = match.group(1)
     now = core.clock()
     with core.store.transaction() as tx:
         if tx.get_token(token_id) is None:

@@ -40,9 +40,10 @@ def check_public_key(public_key: object, key_type: str, key_bits: int | None, fi
     key_type, bits = check_key_params(key_type, key_bits)
     if isinstance(public_key, rsa.RSAPublicKey):
         given, size = "rsa", public_key.key_size
-    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+    elif isinstance(public_key, ec.EllipticCurvePublicKey) and any(
+            isinstance(public_key.curve, curve) for curve in EC_BITS.values()):  # NIST P-256, P-384
         given, size = "ec", public_key.curve.key_size
-    else:
+    else:  # Ed25519, secp256k1, brainpool...: not what a template asks for
         given, size = type(public_key).__name__, 0
     if given != key_type or size < bits:
         raise TemplateViolation(

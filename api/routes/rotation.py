@@ -13,7 +13,7 @@ from lifecycle.core import Actor, Core
 from lifecycle.errors import InvalidInput
 from lifecycle.rotate import rotate
 
-PASSWORD_MIN, PASSWORD_MAX = 8, 256
+RANDOM_PASSWORD_MIN, RANDOM_PASSWORD_MAX = 8, 256  # GET /random_password's length
 
 
 async def rotate_secret(request: Request, core: Core, actor: Actor) -> Response:
@@ -43,8 +43,8 @@ async def remove_stage(request: Request, core: Core, actor: Actor) -> Response:
 
 async def random_password(request: Request, core: Core, actor: Actor) -> Response:
     length = int_param(request, "length", 32)
-    if not PASSWORD_MIN <= length <= PASSWORD_MAX:
-        raise InvalidInput(f"length: must be from {PASSWORD_MIN} to {PASSWORD_MAX}", field="length")
+    if not RANDOM_PASSWORD_MIN <= length <= RANDOM_PASSWORD_MAX:
+        raise InvalidInput(f"length: must be from {RANDOM_PASSWORD_MIN} to {RANDOM_PASSWORD_MAX}", field="length")
     exclude = request.query_params.get("exclude_characters", "")
     password = passwords.generate(
         length,

@@ -306,6 +306,9 @@ def test_token_list_and_revoke_as_an_operator_uses_them(tmp_path: Path) -> None:
         again.core.store.dispose()
     unknown = _cli("token", "revoke", "nosuchtoken00000", "--data-dir", str(tmp_path))
     assert unknown.returncode == 2 and "token 'nosuchtoken00000' was not found" in unknown.stderr
+    pasted_wrong = "ck_" + token_id + "-" + token.stdout.strip().split("_")[2]  # a typo: never echoed
+    wrong = _cli("token", "revoke", pasted_wrong, "--data-dir", str(tmp_path))
+    assert wrong.returncode == 2 and "16-character id" in wrong.stderr and pasted_wrong[10:] not in wrong.stderr
 
 
 def test_settings_come_from_environment(tmp_path: Path) -> None:

@@ -509,6 +509,13 @@ def test_a_csr_whose_key_the_template_does_not_allow_is_refused_naming_both(clie
         assert error_message(r) == f"csr: its key is {key}; the template asks for rsa of 3072 bits or more"
     ok(issue(client, admin, pki.template, name="big-enough", common_name=None, csr=_rsa_csr(4096)))
     assert ok(client.get(f"{V2}/secrets", headers=admin), 200)["total_count"] == 1
+    create_template(client, admin, "ec-web", pki.intermediate, key_type="ec", key_bits=256)
+    k1 = ec.generate_private_key(ec.SECP256K1())  # 256 bits, but not the NIST curve an ec template means
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "k1.example.com")]))
+           .sign(k1, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
+    r = issue(client, admin, "ec-web", name="k1", common_name=None, csr=csr)
+    assert r.status_code == 400 and error_field(r) == "csr", r.text
 
 
 def test_the_csrs_names_win_over_the_requests_by_default(client: TestClient, admin: Headers) -> None:
