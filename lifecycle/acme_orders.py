@@ -200,7 +200,8 @@ def _failed(core: Core, claimed: tasks.Claimed, error: AcmeOrderError, *, rotati
 
 def _blocked(core: Core, claimed: tasks.Claimed, exc: Locked) -> None:
     """The renewed certificate cannot become current: the version it would replace is locked.
-    The rotation fails for good (another attempt would order again and meet the same lock)."""
+    The rotation fails and retries with backoff, keeping its order: a retry once the lock is
+    gone resumes it and stores the certificate already issued (no new order)."""
     now = core.clock()
     problem = {"error_code": "locked", "error_message": exc.message}
     with core.store.transaction() as tx:
@@ -211,7 +212,7 @@ def _blocked(core: Core, claimed: tasks.Claimed, exc: Locked) -> None:
                                      "rotation_error": {"code": "locked", "message": exc.message}}
         tx.update_secret(secret.id, attributes=attrs, updated_at=now)
         events.emit(tx, now, events.EventType.SECRET_ROTATION_BLOCKED, secret, {"locks": exc.locks})
-        tasks.fail(tx, claimed, now, "locked", exc.message, retry=False)
+        tasks.fail(tx, claimed, now, "locked", exc.message, retry=True)
 
 
 def validate_dns_challenge(core: Core, actor: Actor, secret_id: str) -> dict[str, Any]:

@@ -100,14 +100,15 @@ def after_rotation(policy: dict[str, Any]) -> dict[str, Any]:
 def renewal_date(policy: dict[str, Any] | None, not_after: datetime, not_before: datetime | None = None) -> datetime | None:
     """When a certificate renewed before it expires (a public certificate's) is due:
     ``renew_before`` (default DEFAULT_RENEW_BEFORE) ahead of ``not_after``; None without
-    auto_rotate. A certificate that lives no longer than that (a CA issuing for days) is due
-    when two thirds of its life have passed: renewing it the moment it is issued would order
-    again and again, until the CA's rate limits stop it."""
+    auto_rotate. Never before a third of the certificate's life has passed: one that lives
+    not much longer than renew_before (a CA issuing for days, renew_before 89d on 90-day
+    certificates) would otherwise be renewed the moment it is issued, again and again, until
+    the CA's rate limits stop it."""
     if not (policy or {}).get("auto_rotate"):
         return None
     due = not_after - (renew_before(policy or {}) or DEFAULT_RENEW_BEFORE)
-    if not_before is not None and due <= not_before:
-        due = not_before + (not_after - not_before) * 2 / 3
+    if not_before is not None:
+        due = max(due, not_before + (not_after - not_before) / 3)
     return due
 
 

@@ -262,9 +262,20 @@ def test_a_locked_previous_version_blocks_a_renewal_before_it_orders_or_when_it_
     assert (meta["rotation_state"], meta["last_rotation_failed"], meta["versions_total"]) == ("failed", True, 2)
     tasks = env.client.get(f"/api/v2/secrets/{sid}/tasks", headers=env.headers).json()["tasks"]
     assert sorted((t["status"], t.get("errors", [{}])[0].get("code")) for t in tasks) == [
-        ("failed", "locked"), ("succeeded", None), ("succeeded", None)]
+        ("queued", "locked"), ("succeeded", None), ("succeeded", None)]  # retried with backoff
     events = env.client.get("/api/v2/events", params={"secret_id": sid}, headers=env.headers).json()["events"]
     assert [e["event_type"] for e in events].count("secret_rotation_blocked") == 2
+    from sqlalchemy import update
+
+    from lifecycle.store import schema as t
+
+    assert env.client.delete(f"/api/v2/secrets/{sid}/versions/previous/locks_bulk", headers=env.headers).status_code == 200
+    with env.core.store.engine.begin() as db:  # its backoff over
+        db.execute(update(t.tasks).where(t.tasks.c.secret_id == sid, t.tasks.c.status == "queued")
+                   .values(run_after=datetime.now(UTC) - timedelta(seconds=1)))
+    env.work()  # the retry resumes the order and stores the certificate already issued
+    meta = env.meta(sid)
+    assert (meta["rotation_state"], meta["last_rotation_failed"], meta["versions_total"]) == ("idle", False, 3)
 
 
 def test_an_order_in_flight_is_resumed_by_a_fresh_process(env: Env) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from alembic import command
@@ -31,19 +32,25 @@ def test_migration_0011_gives_public_certificates_their_renewal_date_back(databa
     manual = public(3, {"auto_rotate": False})
     ordering = public(4, {"auto_rotate": True})  # a renewal under way dates itself
     dated = public(5, {"auto_rotate": True}, next_rotation_date=EXPIRES - timedelta(days=5))
+    short = public(6, {"auto_rotate": True})  # lives 32 days: not before a third of them
+    short = replace(short, attributes=short.attributes | {
+        "validity": {"not_before": (EXPIRES - timedelta(days=32)).isoformat(), "not_after": EXPIRES.isoformat()}})
+    queued = public(7, {"auto_rotate": True})
     try:
         command.upgrade(alembic_config(engine), "0010")
         with engine.begin() as conn:
-            conn.execute(insert(t.secrets), [_row(s) for s in (cleared, earlier, manual, ordering, dated)])
-            task = TaskRecord(id="t1", kind="public_cert_order", trigger="automatic_secret_rotation",
-                              secret_id=ordering.id, status="waiting", params={}, result=None, attempts=1,
-                              run_after=EXPIRES, lease_owner=None, lease_expires=None, fence=1, last_error=None,
-                              last_error_code=None, created_by="scheduler", created_at=EXPIRES, updated_at=EXPIRES)
-            conn.execute(insert(t.tasks), _row(task))
+            conn.execute(insert(t.secrets), [_row(s) for s in (cleared, earlier, manual, ordering, dated, short, queued)])
+            for task_id, secret, status in (("t1", ordering, "waiting"), ("t2", queued, "queued")):
+                task = TaskRecord(id=task_id, kind="public_cert_order", trigger="automatic_secret_rotation",
+                                  secret_id=secret.id, status=status, params={}, result=None, attempts=1,
+                                  run_after=EXPIRES, lease_owner=None, lease_expires=None, fence=1, last_error=None,
+                                  last_error_code=None, created_by="scheduler", created_at=EXPIRES, updated_at=EXPIRES)
+                conn.execute(insert(t.tasks), _row(task))
         command.upgrade(alembic_config(engine), "head")
         with SqlStore(engine).reader() as tx:
-            dates = [tx.get_secret(s.id).next_rotation_date for s in (cleared, earlier, manual, ordering, dated)]  # type: ignore[union-attr]
+            dates = [tx.get_secret(s.id).next_rotation_date  # type: ignore[union-attr]
+                     for s in (cleared, earlier, manual, ordering, dated, short, queued)]
         assert dates == [EXPIRES - timedelta(days=31), EXPIRES - timedelta(days=40), None, None,
-                         EXPIRES - timedelta(days=5)]
+                         EXPIRES - timedelta(days=5), EXPIRES - timedelta(days=32) + timedelta(days=32) / 3, None]
     finally:
         engine.dispose()

@@ -4,8 +4,8 @@ Before this release a metadata patch of `rotation` recomputed a public certifica
 next_rotation_date as an interval from its current version, which its policy does not
 have: the date became null and the scheduler, which finds due work by it, would never
 renew the certificate. Each such certificate (auto_rotate on, issued, no order or rotation
-under way) is due again `renew_before` (default 31 days) ahead of its expiry, or at two
-thirds of its life when it lives no longer than that, as an issued order dates it.
+under way) is due again `renew_before` (default 31 days) ahead of its expiry, but not before
+a third of its life has passed, as an issued order dates it.
 
 Revision ID: 0011
 Revises: 0010
@@ -48,9 +48,9 @@ def upgrade() -> None:
             before = None
         due = expiration.astimezone(UTC) - (before or DEFAULT_RENEW_BEFORE)
         issued = ((attributes or {}).get("validity") or {}).get("not_before")
-        if issued and due <= datetime.fromisoformat(issued):  # lives no longer than renew_before: 2/3 of its life
+        if issued:  # never before a third of its life (rotation.renewal_date)
             start = datetime.fromisoformat(issued)
-            due = start + (expiration.astimezone(UTC) - start) * 2 / 3
+            due = max(due, start + (expiration.astimezone(UTC) - start) / 3)
         bind.execute(sa.update(secrets).where(secrets.c.id == secret_id).values(next_rotation_date=due))
 
 
