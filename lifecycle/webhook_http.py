@@ -14,6 +14,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -24,11 +25,25 @@ class Refused(Exception):
     """The host resolves to an address webhooks may not reach."""
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # IPv4 in the last 32 bits (RFC 6052)
+_EMBEDDING = (ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"), _NAT64)  # deprecated compatible, SIIT
+_REFUSED_V6 = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("fec0::/10"))  # local NAT64, old site-local
+
+
 def not_public(address: str) -> bool:
     """Private, loopback, link-local, shared (100.64.0.0/10), reserved, multicast or
-    unspecified: anything but a global unicast address."""
+    unspecified: anything but a global unicast address, also when an IPv6 address carries an
+    IPv4 one that is not (mapped, 6to4, Teredo, NAT64: each reaches that IPv4 address)."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    return not ip.is_global or ip.is_multicast
+    if not ip.is_global or ip.is_multicast:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _REFUSED_V6):
+            return True
+        carried = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+        carried += [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) for net in _EMBEDDING if ip in net]
+        return any(v4 is not None and not_public(str(v4)) for v4 in carried)
+    return False
 
 
 def first_refused(addresses: list[str]) -> str | None:
@@ -48,14 +63,33 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, allow_private: bo
     if not allow_private and (refused := first_refused(addresses)) is not None:
         raise Refused(f"{host} resolves to {refused}, a private or loopback address")
     port = parts.port or (443 if https else 80)
-    conn: http.client.HTTPConnection = (_PinnedHTTPS(host, port, addresses[0], timeout) if https
-                                        else _PinnedHTTP(host, port, addresses[0], timeout))
-    try:
-        conn.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
-                     headers=dict(headers))
-        return conn.getresponse().status
-    finally:
-        conn.close()
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    failure: OSError | http.client.HTTPException = OSError(f"{host}: no address answered")
+    for address in dict.fromkeys(addresses):  # each checked address in turn, as a client would
+        conn: http.client.HTTPConnection = (_PinnedHTTPS(host, port, address, timeout) if https
+                                            else _PinnedHTTP(host, port, address, timeout))
+        deadline = threading.Timer(timeout, _cut, args=(conn,))  # the socket timeout bounds each read only
+        deadline.start()
+        try:
+            conn.request("POST", target, body=body, headers=dict(headers))
+            return conn.getresponse().status
+        except (OSError, http.client.HTTPException) as exc:
+            if conn.sock is not None or isinstance(exc, http.client.HTTPException):
+                raise  # it connected: this address answered, or stopped answering
+            failure = exc
+        finally:
+            deadline.cancel()
+            conn.close()
+    raise failure
+
+
+def _cut(conn: http.client.HTTPConnection) -> None:
+    """End a delivery past its deadline (a receiver trickling its answer a byte at a time)."""
+    if conn.sock is not None:
+        try:
+            conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 class _PinnedHTTP(http.client.HTTPConnection):

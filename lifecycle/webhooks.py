@@ -56,6 +56,8 @@ def check_url(url: str, *, allow_private: bool, resolve: Resolver | None = None)
         raise InvalidInput(f"url: cannot be parsed ({exc})", field="url") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InvalidInput("url: must be an http:// or https:// URL with a host", field="url")
+    if not (parts.path + parts.query).isascii() or any(c.isspace() or ord(c) < 32 for c in parts.path + parts.query):
+        raise InvalidInput("url: its path and query must be ASCII without spaces (percent-encode the rest)", field="url")
     if allow_private:
         return
     try:
@@ -146,7 +148,7 @@ def deliver(core: Core, claimed: tasks.Claimed) -> None:
             error += " (redirects are not followed)"
     except webhook_http.Refused as exc:
         status, code, error = 0, "refused", str(exc)
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a URL registered before it was checked
         status, error = 0, f"no answer: {type(exc).__name__}"
     with core.store.transaction() as tx:
         if error is None:

@@ -16,6 +16,7 @@ PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey]
 RSA_BITS = (2048, 3072, 4096)
 EC_BITS = {256: ec.SECP256R1, 384: ec.SECP384R1}
 DEFAULT_BITS = {"rsa": 2048, "ec": 256}
+NIST_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)  # what a client's EC key may be on
 RSA_PUBLIC_EXPONENT = 65537
 
 
@@ -40,10 +41,12 @@ def check_public_key(public_key: object, key_type: str, key_bits: int | None, fi
     key_type, bits = check_key_params(key_type, key_bits)
     if isinstance(public_key, rsa.RSAPublicKey):
         given, size = "rsa", public_key.key_size
-    elif isinstance(public_key, ec.EllipticCurvePublicKey) and any(
-            isinstance(public_key.curve, curve) for curve in EC_BITS.values()):  # NIST P-256, P-384
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
         given, size = "ec", public_key.curve.key_size
-    else:  # Ed25519, secp256k1, brainpool...: not what a template asks for
+        if not isinstance(public_key.curve, NIST_CURVES):  # secp256k1, brainpool...: not what a template means
+            raise TemplateViolation(f"{field}: its key is on curve {public_key.curve.name}, not a NIST curve "
+                                    "(P-256, P-384, P-521)", field=field)
+    else:  # Ed25519...
         given, size = type(public_key).__name__, 0
     if given != key_type or size < bits:
         raise TemplateViolation(

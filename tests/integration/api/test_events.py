@@ -162,3 +162,12 @@ def test_a_host_that_resolves_to_a_private_address_at_delivery_is_not_reached(  
         log = client.get(f"/api/v2/webhooks/{hook['id']}/deliveries", headers=admin).json()["deliveries"]
     assert recv.received == []
     assert log[0]["errors"][0]["code"] == "refused" and "127.0.0.1" in log[0]["errors"][0]["description"]
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com/é", "https://hooks.example.com/a b", "https://hooks.example.com/?q=ü"])
+def test_a_webhook_url_whose_path_http_cannot_send_is_refused(client, admin, monkeypatch, url) -> None:  # type: ignore[no-untyped-def]
+    from lifecycle import webhooks
+
+    monkeypatch.setattr(webhooks, "_resolve", lambda host: ["93.184.216.34"])
+    resp = client.post("/api/v2/webhooks", headers=admin, json={"url": url})
+    assert resp.status_code == 400 and "percent-encode" in resp.json()["errors"][0]["message"]

@@ -516,6 +516,12 @@ def test_a_csr_whose_key_the_template_does_not_allow_is_refused_naming_both(clie
            .sign(k1, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
     r = issue(client, admin, "ec-web", name="k1", common_name=None, csr=csr)
     assert r.status_code == 400 and error_field(r) == "csr", r.text
+    assert error_message(r) == "csr: its key is on curve secp256k1, not a NIST curve (P-256, P-384, P-521)"
+    p521 = ec.generate_private_key(ec.SECP521R1())  # a NIST curve, more bits than asked: signed
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "p521.example.com")]))
+           .sign(p521, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
+    ok(issue(client, admin, "ec-web", name="p521", common_name=None, csr=csr))
 
 
 def test_the_csrs_names_win_over_the_requests_by_default(client: TestClient, admin: Headers) -> None:
