@@ -28,7 +28,7 @@ METADATA = ("common_name", "alt_names", "key_algorithm", "ca", "dns", "bundle_ce
 
 
 def start_order(tx: Tx, secret: SecretRecord, now: Any, *, trigger: str, created_by: str, rotation: bool,
-                rotate_keys: bool | None = None) -> str:
+                rotate_keys: bool | None = None, client_request_token: str | None = None) -> str:
     """Queue an order task for ``secret``; raises Conflict while another is pending. A renewal keeps
     the current key unless ``rotate_keys`` (or the policy's rotate_keys) asks for a new one."""
     pending = tx.active_task(secret.id, [TaskKind.PUBLIC_CERT_ORDER])
@@ -37,6 +37,8 @@ def start_order(tx: Tx, secret: SecretRecord, now: Any, *, trigger: str, created
     params: dict[str, Any] = {"rotation": rotation}
     if rotate_keys is not None:
         params["rotate_keys"] = rotate_keys
+    if client_request_token is not None:  # a replay of the request finds this task by it
+        params["client_request_token"] = client_request_token
     task = tasks.new_task(tx, kind=TaskKind.PUBLIC_CERT_ORDER, trigger=trigger, secret_id=secret.id, params=params,
                           created_by=created_by, now=now)
     info = {"state": ISSUANCE_PENDING, "ordered_on": now.isoformat(), "auto_rotated": trigger == "automatic_secret_rotation"}

@@ -179,9 +179,13 @@ def test_a_first_order_that_failed_for_good_is_ordered_again_by_rotate(env: Env)
     assert env.meta(secret["id"])["state"] == 3
     refused = env.client.post(f"/api/v2/secrets/{secret['id']}/versions", json={}, headers=env.headers)
     assert refused.status_code == 409 and "/rotate orders again" in refused.text
-    again = env.client.post(f"/api/v2/secrets/{secret['id']}/rotate", json={}, headers=env.headers)
+    again = env.client.post(f"/api/v2/secrets/{secret['id']}/rotate", json={"client_request_token": "reorder-1"},
+                            headers=env.headers)
     assert again.status_code == 201 and again.json()["version_id"] is None, again.text
     assert env.meta(secret["id"])["state"] == 0 and env.meta(secret["id"])["issuance_info"]["state"] == 0
+    replayed = env.client.post(f"/api/v2/secrets/{secret['id']}/rotate", json={"client_request_token": "reorder-1"},
+                               headers=env.headers)
+    assert replayed.status_code == 201 and replayed.json() == again.json()  # the same request, the same task
     twice = env.client.post(f"/api/v2/secrets/{secret['id']}/rotate", json={}, headers=env.headers)
     assert twice.status_code == 409  # one order at a time
     env.work()
