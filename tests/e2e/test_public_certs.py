@@ -146,17 +146,23 @@ def test_manual_dns_shows_challenges_then_validates(env: Env) -> None:
     assert meta["state"] == 1 and meta["issuance_info"]["state"] == 1 and "challenges" not in meta["issuance_info"]
 
 
+def _answer_challenge(env: Env, secret_id: str, value: str | None = None) -> None:
+    """Set the TXT record of the secret's first challenge (its right value unless ``value``),
+    validate, let the order run, then remove the record."""
+    challenge = env.meta(secret_id)["issuance_info"]["challenges"][0]
+    env.pebble.set_txt(challenge["txt_record_name"], value or challenge["txt_record_value"])
+    try:
+        env.post(f"/api/v2/secrets/{secret_id}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
+        env.work()
+    finally:
+        env.pebble.clear_txt(challenge["txt_record_name"])
+
+
 def test_wrong_txt_on_a_first_order_deactivates_with_the_ca_error(env: Env) -> None:
     domain = _domain()
     secret = _order(env, "manual", domain)
     env.work()
-    name = env.meta(secret["id"])["issuance_info"]["challenges"][0]["txt_record_name"]
-    env.pebble.set_txt(name, "not-the-right-value")
-    try:
-        env.post(f"/api/v2/secrets/{secret['id']}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
-        env.work()
-    finally:
-        env.pebble.clear_txt(name)
+    _answer_challenge(env, secret["id"], "not-the-right-value")
     meta = env.meta(secret["id"])
     assert meta["state"] == 3 and meta["issuance_info"]["state"] == 2
     assert meta["issuance_info"]["error_code"] == "unauthorized"
@@ -166,16 +172,9 @@ def test_wrong_txt_on_a_first_order_deactivates_with_the_ca_error(env: Env) -> N
 def test_a_first_order_that_failed_for_good_is_ordered_again_by_rotate(env: Env) -> None:
     """'Start a new order': the CA refused the first order (a wrong TXT record: not retried),
     and POST /rotate places a new one, which the right record then validates."""
-    domain = _domain()
-    secret = _order(env, "manual", domain)
+    secret = _order(env, "manual", _domain())
     env.work()
-    name = env.meta(secret["id"])["issuance_info"]["challenges"][0]["txt_record_name"]
-    env.pebble.set_txt(name, "not-the-right-value")
-    try:
-        env.post(f"/api/v2/secrets/{secret['id']}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
-        env.work()
-    finally:
-        env.pebble.clear_txt(name)
+    _answer_challenge(env, secret["id"], "not-the-right-value")
     assert env.meta(secret["id"])["state"] == 3
     refused = env.client.post(f"/api/v2/secrets/{secret['id']}/versions", json={}, headers=env.headers)
     assert refused.status_code == 409 and "/rotate orders again" in refused.text
@@ -189,13 +188,7 @@ def test_a_first_order_that_failed_for_good_is_ordered_again_by_rotate(env: Env)
     twice = env.client.post(f"/api/v2/secrets/{secret['id']}/rotate", json={}, headers=env.headers)
     assert twice.status_code == 409  # one order at a time
     env.work()
-    challenge = env.meta(secret["id"])["issuance_info"]["challenges"][0]
-    env.pebble.set_txt(challenge["txt_record_name"], challenge["txt_record_value"])
-    try:
-        env.post(f"/api/v2/secrets/{secret['id']}/actions", {"action_type": "public_cert_action_validate_dns_challenge"})
-        env.work()
-    finally:
-        env.pebble.clear_txt(challenge["txt_record_name"])
+    _answer_challenge(env, secret["id"])
     meta = env.meta(secret["id"])
     assert (meta["state"], meta["issuance_info"]["state"], meta["versions_total"]) == (1, 1, 1)
 
