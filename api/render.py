@@ -202,8 +202,8 @@ def configuration_metadata(config: ConfigRecord) -> dict[str, Any]:
 
 def configuration(view: ConfigView) -> dict[str, Any]:
     # account: the CA's registration record; earlier_serials: a CA's certificates before its
-    # current one (revoked with it): internal
-    hidden = {"expiration_date", "account", "earlier_serials"}
+    # current one (revoked with it); key_generation: its key's, named in the URLs it embeds: internal
+    hidden = {"expiration_date", "account", "earlier_serials", "key_generation"}
     body = {k: v for k, v in view.config.attributes.items() if k not in hidden} | configuration_metadata(view.config)
     if view.data is not None:
         body["data"] = view.data

@@ -4,6 +4,7 @@ and the chain of a CA configuration, inside the caller's transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -11,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from lifecycle.core import Core
 from lifecycle.crypto import Sealed
 from lifecycle.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
-from lifecycle.records import ConfigRecord
+from lifecycle.records import ConfigRecord, RetiredKeyRecord
 from lifecycle.store import Tx
 from pki.keys import PrivateKey, load_private_key_pem, private_key_pem
 
@@ -58,6 +59,48 @@ def open_key(core: Core, config: ConfigRecord) -> PrivateKey:
     # The key was generated here and its ciphertext is authenticated (AES-GCM, bound to this
     # row), so RSA's slow consistency check would only re-prove what the tag already proves.
     return load_private_key_pem(core.keyring.open(sealed, key_binding(config.name)).decode(), trusted=True)
+
+
+def retired_key_binding(name: str, generation: int) -> str:
+    return f"configurations/{name}/keys/{generation}"
+
+
+def retire_key(tx: Tx, core: Core, config: ConfigRecord) -> int:
+    """Keep the CA's current key, certificate and CRL as its retired generation (before a new
+    key replaces them in the configuration); returns the new key's generation. A key whose
+    certificate has expired is not kept: nothing it signed can be valid."""
+    generation = key_generation(config.attributes)
+    assert config.certificate is not None
+    cert = x509.load_pem_x509_certificate(config.certificate.encode())
+    now = core.clock()
+    if cert.not_valid_after_utc > now:
+        sealed = core.keyring.seal(private_key_pem(open_key(core, config), "pkcs8").encode(),
+                                   retired_key_binding(config.name, generation))
+        tx.insert_retired_key(RetiredKeyRecord(
+            ca_name=config.name, generation=generation, certificate=config.certificate,
+            not_after=cert.not_valid_after_utc, key_payload=sealed.ciphertext, key_wrapped=sealed.wrapped_key,
+            key_id=sealed.key_id, crl_der=config.crl_der, crl_number=config.crl_number,
+            crl_next_update=config.crl_next_update, retired_at=now,
+        ))
+    return generation + 1
+
+
+def open_retired_key(core: Core, key: RetiredKeyRecord) -> PrivateKey:
+    sealed = Sealed(key.key_payload, key.key_wrapped, key.key_id)
+    return load_private_key_pem(core.keyring.open(sealed, retired_key_binding(key.ca_name, key.generation)).decode(),
+                                trusted=True)
+
+
+def key_holder(tx: Tx, config: ConfigRecord, generation: int | None,
+               now: datetime) -> ConfigRecord | RetiredKeyRecord | None:
+    """Where the CA keeps its key ``generation``: the configuration (the current key, also
+    without a generation), a retired key's row while its certificate is valid, or nowhere (None)."""
+    if generation is None or generation == key_generation(config.attributes):
+        return config
+    for key in tx.list_retired_keys(config.name):
+        if key.generation == generation and key.not_after > now:
+            return key
+    return None
 
 
 def pem(cert: x509.Certificate) -> str:
@@ -109,18 +152,30 @@ def require_name_free(tx: Tx, name: str) -> None:
         raise Conflict(f"name: a configuration named '{name}' already exists", field="name")
 
 
-def crl_url(core: Core, name: str) -> str:
-    return f"{core.public_url.rstrip('/')}/api/v2/pki/{name}/crl"
+def key_generation(attributes: dict[str, object]) -> int:
+    """The generation of a CA's current key: 1 until `rotate_intermediate` replaces it."""
+    return int(attributes.get("key_generation", 1))  # type: ignore[call-overload]
 
 
-def ca_url(core: Core, name: str) -> str:
-    return f"{core.public_url.rstrip('/')}/api/v2/pki/{name}/ca"
+def crl_url(core: Core, name: str, generation: int | None = None) -> str:
+    """The URL of the CRL signed by the CA's key ``generation`` (without one: its current key's,
+    the URL certificates from before key generations embed)."""
+    base = f"{core.public_url.rstrip('/')}/api/v2/pki/{name}/crl"
+    return base if generation is None else f"{base}/{generation}"
+
+
+def ca_url(core: Core, name: str, generation: int | None = None) -> str:
+    """The URL of the CA's certificate for its key ``generation`` (as `crl_url`)."""
+    base = f"{core.public_url.rstrip('/')}/api/v2/pki/{name}/ca"
+    return base if generation is None else f"{base}/{generation}"
 
 
 def distribution(core: Core, config_name: str, attributes: dict[str, object]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The CRL and CA URLs a CA asks to embed in what it signs."""
-    crl = (crl_url(core, config_name),) if attributes.get("crl_distribution_points_encoded") else ()
-    issuers = (ca_url(core, config_name),) if attributes.get("issuing_certificates_urls_encoded") else ()
+    """The CRL and CA URLs a CA asks to embed in what it signs: those of its current key, which
+    stay with what it signed after a rotation gives the CA a new one."""
+    generation = key_generation(attributes)
+    crl = (crl_url(core, config_name, generation),) if attributes.get("crl_distribution_points_encoded") else ()
+    issuers = (ca_url(core, config_name, generation),) if attributes.get("issuing_certificates_urls_encoded") else ()
     return crl, issuers
 
 

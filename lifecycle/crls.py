@@ -1,6 +1,12 @@
 """Certificate revocation lists per CA: rebuilt on every revocation and whenever the
 stored one is close to its nextUpdate, so the URL embedded in certificates always
-serves a fresh, signed CRL."""
+serves a fresh, signed CRL.
+
+A CA whose key `rotate_intermediate` replaced has a CRL per key generation: the old
+key, kept while its certificate can be valid, signs one for what it issued (RFC 5280
+has a CRL verified with the key that signed the certificate it covers; OpenSSL's
+default checks need exactly that). Every generation's CRL lists all the CA's
+revocations: serials are random, so the others' serials only ever match nothing."""
 
 from __future__ import annotations
 
@@ -9,9 +15,10 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from lifecycle.ca_store import get_ca_config, open_key
+from lifecycle.ca_store import get_ca_config, key_holder, open_key, open_retired_key
 from lifecycle.core import Core
 from lifecycle.errors import NotFound
+from lifecycle.records import ConfigRecord, RetiredKeyRecord
 from lifecycle.store import Tx
 from pki.crl import build_crl
 
@@ -21,7 +28,44 @@ REFRESH_FRACTION = 0.5
 
 
 def rebuild(tx: Tx, core: Core, ca_name: str) -> bytes:
-    """Sign a new CRL for ``ca_name`` (empty when the CA sets crl_disable) and store it."""
+    """Sign new CRLs for ``ca_name`` (empty when the CA sets crl_disable), its current key's
+    and each kept retired key's, and store them; returns the current key's (DER). Retired
+    keys whose certificate has expired are dropped."""
+    return _rebuild(tx, core, ca_name)[None]
+
+
+def current(core: Core, ca_name: str, generation: int | None = None) -> bytes:
+    """The CRL (DER) signed by the CA's key ``generation`` (without one: its current key),
+    rebuilt first when it is missing or due. Raises NotFound."""
+    now = core.clock()
+    with core.store.reader() as tx:
+        config = get_ca_config(tx, ca_name)
+        if config.certificate is None:
+            raise NotFound("CRL of certificate authority", ca_name)
+        source = _source(tx, config, generation, now)
+        if source.crl_der is not None and not _due(source.crl_next_update, config.attributes, now):
+            return source.crl_der
+    with core.store.transaction() as tx:
+        built = _rebuild(tx, core, ca_name)
+    wanted = None if isinstance(source, ConfigRecord) else source.generation
+    if wanted not in built:  # it expired between the two transactions
+        raise _missing(ca_name, generation)
+    return built[wanted]
+
+
+def _source(tx: Tx, config: ConfigRecord, generation: int | None, now: datetime) -> ConfigRecord | RetiredKeyRecord:
+    holder = key_holder(tx, config, generation, now)
+    if holder is None:
+        raise _missing(config.name, generation)
+    return holder
+
+
+def _missing(ca_name: str, generation: int | None) -> NotFound:
+    return NotFound(f"CRL of key generation {generation} of certificate authority", ca_name)
+
+
+def _rebuild(tx: Tx, core: Core, ca_name: str) -> dict[int | None, bytes]:
+    """Every kept key's new CRL by generation; the current key's under None."""
     config = get_ca_config(tx, ca_name, for_update=True)
     if config.certificate is None:
         raise NotFound("CRL of certificate authority", ca_name)
@@ -29,25 +73,25 @@ def rebuild(tx: Tx, core: Core, ca_name: str) -> bytes:
     attrs = config.attributes
     revoked = [] if attrs.get("crl_disable") else [(int(r.serial, 16), r.revoked_at) for r in tx.list_revocations(ca_name)]
     expiry = timedelta(seconds=int(attrs.get("crl_expiry_seconds", 72 * 3600)))
-    cert = x509.load_pem_x509_certificate(config.certificate.encode())
     number = config.crl_number + 1
-    crl = build_crl(cert, open_key(core, config), revoked, now=now, expiry=expiry, number=number)
-    der = crl.public_bytes(serialization.Encoding.DER)
+    cert = x509.load_pem_x509_certificate(config.certificate.encode())
+    der = _der(build_crl(cert, open_key(core, config), revoked, now=now, expiry=expiry, number=number))
     tx.update_config(ca_name, crl_der=der, crl_number=number, crl_next_update=now + expiry)
-    return der
+    built: dict[int | None, bytes] = {None: der}
+    for key in tx.list_retired_keys(ca_name, for_update=True):
+        if key.not_after <= now:
+            tx.delete_retired_key(ca_name, key.generation)
+            continue
+        old = x509.load_pem_x509_certificate(key.certificate.encode())
+        built[key.generation] = _der(build_crl(old, open_retired_key(core, key), revoked, now=now, expiry=expiry,
+                                               number=key.crl_number + 1))
+        tx.update_retired_key(ca_name, key.generation, crl_der=built[key.generation], crl_number=key.crl_number + 1,
+                              crl_next_update=now + expiry)
+    return built
 
 
-def current(core: Core, ca_name: str) -> bytes:
-    """The CA's CRL in DER, rebuilt first when it is missing or due. Raises NotFound."""
-    now = core.clock()
-    with core.store.reader() as tx:
-        config = get_ca_config(tx, ca_name)
-        if config.certificate is None:
-            raise NotFound("CRL of certificate authority", ca_name)
-        if config.crl_der is not None and not _due(config.crl_next_update, config.attributes, now):
-            return config.crl_der
-    with core.store.transaction() as tx:
-        return rebuild(tx, core, ca_name)
+def _der(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.DER)
 
 
 def _due(next_update: datetime | None, attrs: dict[str, object], now: datetime) -> bool:

@@ -22,16 +22,18 @@ from lifecycle.ca_store import (
     TEMPLATE,
     distribution,
     get_ca_config,
+    key_holder,
     load_ca,
     load_pems,
     open_key,
     pem,
     reject,
+    retire_key,
     seal_key,
 )
 from lifecycle.core import Actor, Core
 from lifecycle.durations import parse_duration
-from lifecycle.errors import Conflict, from_pki_error
+from lifecycle.errors import Conflict, NotFound, from_pki_error
 from lifecycle.records import ConfigRecord, RevocationRecord
 from lifecycle.store import Tx
 from pki import ca as pki_ca
@@ -278,7 +280,8 @@ def revoke_ca_certificate(tx: Tx, core: Core, name: str) -> dict[str, Any]:
 
 def rotate_intermediate(tx: Tx, core: Core, name: str) -> dict[str, Any]:
     """Inline rotation: a new key and certificate for an internal intermediate. Leaves signed
-    before keep verifying: they chain to the old certificate, which the issuer still vouches for."""
+    before keep verifying: they chain to the old certificate, which the issuer still vouches for,
+    and the old key goes on signing the CRL at the URL they embed."""
     config = get_ca_config(tx, name, for_update=True)
     if config.config_type != INTERMEDIATE_CA or config.attributes.get("signing_method") != "internal":
         raise reject("action_type", f"rotate_intermediate applies to internally signed intermediate CAs; '{name}' is not one")
@@ -289,7 +292,11 @@ def rotate_intermediate(tx: Tx, core: Core, name: str) -> dict[str, Any]:
     spec = replace(ca_spec(attrs, timedelta(seconds=attrs["max_ttl_seconds"])),
                    subject=_pki(Subject.from_name, current.subject))
     csr = _pki(pki_ca.intermediate_csr, spec, key)
-    tx.update_config(name, csr=csr.public_bytes(serialization.Encoding.PEM).decode(), **seal_key(core, name, key))
+    # The old key stays (retired) to sign the CRL of what it issued; what the new one signs
+    # names the new generation's URLs.
+    attrs["key_generation"] = retire_key(tx, core, config)
+    tx.update_config(name, csr=csr.public_bytes(serialization.Encoding.PEM).decode(), attributes=attrs,
+                     **seal_key(core, name, key))
     result = sign_intermediate(tx, core, issuer_name, {"intermediate_certificate_authority": name})
     return {"name": name, "config": {"certificate": result["certificate"], "expiration": result["expiration"]}}
 
@@ -309,3 +316,16 @@ def ca_data(config: ConfigRecord) -> dict[str, Any] | None:
     return None
 
 
+def key_certificate(core: Core, name: str, generation: int | None) -> str:
+    """The CA's certificate (PEM) for its key ``generation`` (without one: the current key's),
+    served at the URL what that key signed embeds. Raises NotFound."""
+    with core.store.reader() as tx:
+        config = tx.get_config(name)
+        if config is None or config.config_type not in CA_TYPES:
+            raise NotFound("certificate authority", name)
+        holder = key_holder(tx, config, generation, core.clock())
+        if holder is None:
+            raise NotFound(f"certificate of key generation {generation} of certificate authority", name)
+        if holder.certificate is None:
+            raise NotFound("certificate of certificate authority", name)
+        return holder.certificate

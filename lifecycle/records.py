@@ -136,6 +136,23 @@ class ConfigRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RetiredKeyRecord:
+    """A key a CA signed with before a rotation, kept to sign the CRL of what it issued."""
+
+    ca_name: str
+    generation: int
+    certificate: str
+    not_after: datetime
+    key_payload: bytes = field(repr=False)
+    key_wrapped: bytes = field(repr=False)
+    key_id: str
+    crl_der: bytes | None = field(repr=False)
+    crl_number: int
+    crl_next_update: datetime | None
+    retired_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RevocationRecord:
     ca_name: str
     serial: str

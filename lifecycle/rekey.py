@@ -1,5 +1,5 @@
 """Root key rotation: make a new root key active and rewrap every data key under it
-(secret versions, CA and ACME/DNS credentials, webhook signing keys). The sealed key of an
+(secret versions, CA keys current and retired, ACME/DNS credentials, webhook signing keys). The sealed key of an
 order in flight (held by its task for at most the order's life) is not rewrapped: keep the
 old key file until such orders are done.
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lifecycle import versions
-from lifecycle.ca_store import key_binding
+from lifecycle.ca_store import key_binding, retired_key_binding
 from lifecycle.crypto import Keyring, Sealed, new_root_key
 from lifecycle.keyfiles import add_root_key, load_keyring
 from lifecycle.store import SqlStore
@@ -57,11 +57,17 @@ def _rewrap_all(store: SqlStore, keyring: Keyring, batch: int, max_batches: int 
                 assert c.key_payload is not None and c.key_wrapped is not None and c.key_id is not None
                 sealed = keyring.rewrap(Sealed(c.key_payload, c.key_wrapped, c.key_id), key_binding(c.name))
                 tx.update_config(c.name, key_wrapped=sealed.wrapped_key, key_id=sealed.key_id)
-            hooks = [h for h in tx.list_webhooks() if h.key_id != keyring.active_id][: max(0, batch - len(rows) - len(configs))]
+            room = batch - len(rows) - len(configs)
+            retired = tx.retired_keys_sealed_with_other_keys(keyring.active_id, room) if room > 0 else []
+            for k in retired:
+                sealed = keyring.rewrap(Sealed(k.key_payload, k.key_wrapped, k.key_id),
+                                        retired_key_binding(k.ca_name, k.generation))
+                tx.update_retired_key(k.ca_name, k.generation, key_wrapped=sealed.wrapped_key, key_id=sealed.key_id)
+            hooks = [h for h in tx.list_webhooks() if h.key_id != keyring.active_id][: max(0, room - len(retired))]
             for h in hooks:
                 sealed = keyring.rewrap(Sealed(h.key_payload, h.key_wrapped, h.key_id), f"webhooks/{h.id}")
                 tx.update_webhook(h.id, key_wrapped=sealed.wrapped_key, key_id=sealed.key_id)
-        count = len(rows) + len(configs) + len(hooks)
+        count = len(rows) + len(configs) + len(retired) + len(hooks)
         done += count
         batches += 1
         if count < batch:

@@ -12,7 +12,7 @@ from lifecycle import crls
 from lifecycle.configurations import get_configuration
 from lifecycle.core import Actor, Core
 from lifecycle.errors import NotFound
-from lifecycle.private_ca import ca_data
+from lifecycle.private_ca import ca_data, key_certificate
 
 
 def _ca_pems(core: Core, name: str) -> list[str]:
@@ -26,9 +26,24 @@ def _ca_pems(core: Core, name: str) -> list[str]:
     return list(data["ca_chain"])
 
 
-async def ca_der(request: Request, core: Core, actor: Actor) -> Response:
-    cert = x509.load_pem_x509_certificate(_ca_pems(core, request.path_params["name"])[0].encode())
+def _generation(request: Request) -> int:
+    text = request.path_params["generation"]
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise NotFound("key generation", text)
+    return int(text)
+
+
+def _der(text: str) -> Response:
+    cert = x509.load_pem_x509_certificate(text.encode())
     return Response(cert.public_bytes(serialization.Encoding.DER), media_type="application/pkix-cert")
+
+
+async def ca_der(request: Request, core: Core, actor: Actor) -> Response:
+    return _der(_ca_pems(core, request.path_params["name"])[0])
+
+
+async def generation_ca_der(request: Request, core: Core, actor: Actor) -> Response:
+    return _der(key_certificate(core, request.path_params["name"], _generation(request)))
 
 
 async def ca_pem(request: Request, core: Core, actor: Actor) -> Response:
@@ -41,6 +56,11 @@ async def ca_chain(request: Request, core: Core, actor: Actor) -> Response:
 
 async def crl_der(request: Request, core: Core, actor: Actor) -> Response:
     return Response(crls.current(core, request.path_params["name"]), media_type="application/pkix-crl")
+
+
+async def generation_crl_der(request: Request, core: Core, actor: Actor) -> Response:
+    crl = crls.current(core, request.path_params["name"], _generation(request))
+    return Response(crl, media_type="application/pkix-crl")
 
 
 async def crl_pem(request: Request, core: Core, actor: Actor) -> Response:

@@ -34,10 +34,14 @@ ROUTES: tuple[Endpoint, ...] = (
     Endpoint("GET", V2 + "/openapi.json", openapi.document, R, "This API's OpenAPI document"),
     # CA certificates and CRLs: public, since relying parties fetch them from URLs in certificates
     Endpoint("GET", V2 + "/pki/{name}/ca", pki_public.ca_der, None, "A CA's certificate (DER)"),
+    Endpoint("GET", V2 + "/pki/{name}/ca/{generation}", pki_public.generation_ca_der, None,
+             "A CA's certificate for one generation of its key (DER)"),
     Endpoint("GET", V2 + "/pki/{name}/ca.pem", pki_public.ca_pem, None, "A CA's certificate (PEM)"),
     Endpoint("GET", V2 + "/pki/{name}/ca_chain", pki_public.ca_chain, None, "A CA's certificate and its issuers (PEM)"),
     Endpoint("GET", V2 + "/pki/{name}/crl", pki_public.crl_der, None, "A CA's CRL (DER)"),
     Endpoint("GET", V2 + "/pki/{name}/crl.pem", pki_public.crl_pem, None, "A CA's CRL (PEM)"),
+    Endpoint("GET", V2 + "/pki/{name}/crl/{generation}", pki_public.generation_crl_der, None,
+             "The CRL signed by one generation of a CA's key (DER)"),
     # secret groups
     Endpoint("POST", V2 + "/secret_groups", groups.create_group, M, "Create a secret group", "group.create", s.GroupPrototype, 201),
     Endpoint("GET", V2 + "/secret_groups", groups.list_groups, R, "List secret groups"),

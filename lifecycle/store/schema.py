@@ -244,6 +244,28 @@ configurations = Table(
     Index("ix_configurations_key_id", "key_id"),
 )
 
+# The keys a CA signed with before `rotate_intermediate` gave it a new one, numbered by
+# generation (the configuration's own key is the current generation). Each is kept, sealed
+# and bound to "configurations/<name>/keys/<generation>", with its last certificate while
+# that certificate can still be valid: it signs the CRL of what it issued.
+ca_keys = Table(
+    "ca_keys",
+    metadata,
+    Column("ca_name", String(128), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("certificate", Text, nullable=False),  # PEM, public
+    Column("not_after", UTCDateTime, nullable=False),  # the certificate's
+    Column("key_payload", LargeBinary, nullable=False),
+    Column("key_wrapped", LargeBinary, nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("crl_der", LargeBinary, nullable=True),
+    Column("crl_number", Integer, nullable=False),
+    Column("crl_next_update", UTCDateTime, nullable=True),
+    Column("retired_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("ca_name", "generation", name="pk_ca_keys"),
+    Index("ix_ca_keys_key_id", "key_id"),
+)
+
 revocations = Table(
     "revocations",
     metadata,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, select, update
 
-from lifecycle.records import ConfigRecord, RevocationRecord
+from lifecycle.records import ConfigRecord, RetiredKeyRecord, RevocationRecord
 from lifecycle.store import schema as t
 from lifecycle.store.tx_base import TxBase, _escape_like, _record, _row
 
@@ -67,6 +67,7 @@ class PkiTx(TxBase):
     def delete_config(self, name: str) -> None:
         self._memo.pop(("config", name), None)
         self._c.execute(delete(t.revocations).where(t.revocations.c.ca_name == name))
+        self._c.execute(delete(t.ca_keys).where(t.ca_keys.c.ca_name == name))
         self._c.execute(delete(t.configurations).where(t.configurations.c.name == name))
 
     def count_secrets_with_attribute(self, secret_type: str, key: str, value: str) -> int:
@@ -84,6 +85,33 @@ class PkiTx(TxBase):
         if self._for_update:
             q = q.with_for_update()
         return [_record(ConfigRecord, r) for r in self._c.execute(q)]
+
+    # -- keys a CA signed with before a rotation ------------------------------
+    def insert_retired_key(self, key: RetiredKeyRecord) -> None:
+        self._insert(t.ca_keys, _row(key), f"'{key.ca_name}' already has a key of generation {key.generation}")
+
+    def list_retired_keys(self, ca_name: str, *, for_update: bool = False) -> list[RetiredKeyRecord]:
+        """The CA's retired keys, oldest generation first."""
+        k = t.ca_keys.c
+        q = select(t.ca_keys).where(k.ca_name == ca_name).order_by(k.generation)
+        if for_update and self._for_update:
+            q = q.with_for_update()
+        return [_record(RetiredKeyRecord, r) for r in self._c.execute(q)]
+
+    def update_retired_key(self, ca_name: str, generation: int, **changes: Any) -> None:
+        k = t.ca_keys.c
+        self._c.execute(update(t.ca_keys).where(k.ca_name == ca_name, k.generation == generation).values(**changes))
+
+    def delete_retired_key(self, ca_name: str, generation: int) -> None:
+        k = t.ca_keys.c
+        self._c.execute(delete(t.ca_keys).where(k.ca_name == ca_name, k.generation == generation))
+
+    def retired_keys_sealed_with_other_keys(self, active_key_id: str, limit: int) -> list[RetiredKeyRecord]:
+        k = t.ca_keys.c
+        q = select(t.ca_keys).where(k.key_id != active_key_id).order_by(k.ca_name, k.generation).limit(limit)
+        if self._for_update:
+            q = q.with_for_update()
+        return [_record(RetiredKeyRecord, r) for r in self._c.execute(q)]
 
     def insert_revocation(self, revocation: RevocationRecord) -> None:
         self._insert(t.revocations, _row(revocation), f"serial {revocation.serial} is already revoked")

@@ -291,10 +291,10 @@ class WorkTx(TxBase):
         return bool(done.rowcount)
 
     def root_keys_in_use_besides(self, known: Sequence[str]) -> list[str]:
-        """Ids of root keys that sealed stored values (versions, CA and account keys, webhook
-        keys), other than ``known``: one pass over each table's key_id index."""
+        """Ids of root keys that sealed stored values (versions, CA keys current and retired,
+        account keys, webhook keys), other than ``known``: one pass over each table's key_id index."""
         found: set[str] = set()
-        for table in (t.secret_versions, t.configurations, t.webhooks):
+        for table in (t.secret_versions, t.configurations, t.ca_keys, t.webhooks):
             q = select(table.c.key_id).where(table.c.key_id.is_not(None), table.c.key_id.not_in(list(known))).distinct()
             found.update(self._c.execute(q).scalars())
         return sorted(found)

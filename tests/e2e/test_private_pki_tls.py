@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from api.app import create_app
 from fixtures.live_server import serve_factory
@@ -153,6 +154,56 @@ def test_revoked_serial_is_in_the_crl_at_the_url_embedded_in_the_leaf(api: Api, 
     checked = _openssl("verify", "-crl_check_all", "-CAfile", str(files["root"]), "-untrusted", str(files["intermediate"]),
                        "-CRLfile", str(tmp_path / "crl.pem"), "-CRLfile", str(tmp_path / "root-crl.pem"), str(files["leaf"]))
     assert checked.returncode != 0 and "revoked" in (checked.stdout + checked.stderr)
+
+
+def _embedded(cert: x509.Certificate) -> tuple[str, str | None]:
+    """The CRL URL and (if any) the issuer URL a certificate embeds."""
+    crl = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value[0].full_name[0].value  # type: ignore[index]
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except x509.ExtensionNotFound:
+        return crl, None
+    return crl, next(d.access_location.value for d in aia if d.access_method == x509.AuthorityInformationAccessOID.CA_ISSUERS)
+
+
+def _checked_as_a_relying_party(tmp: Path, root_pem: str, leaf_pem: str, tag: str) -> subprocess.CompletedProcess[str]:
+    """`openssl verify -crl_check_all` of a leaf with what its URLs serve: its issuer from the
+    AIA URL, the CRLs from the distribution points of the leaf and of that issuer."""
+    leaf = x509.load_pem_x509_certificate(leaf_pem.encode())
+    crl_url, issuer_url = _embedded(leaf)
+    assert issuer_url is not None
+    issuer = x509.load_der_x509_certificate(httpx.get(issuer_url, timeout=TIMEOUT_S).content)
+    root_crl_url, _ = _embedded(issuer)
+    files = _write(tmp, **{f"root-{tag}": root_pem, f"leaf-{tag}": leaf_pem,
+                           f"issuer-{tag}": issuer.public_bytes(serialization.Encoding.PEM).decode()})
+    crls = []
+    for i, url in enumerate((crl_url, root_crl_url)):
+        path = tmp / f"crl-{tag}-{i}.pem"
+        crl = x509.load_der_x509_crl(httpx.get(url, timeout=TIMEOUT_S).content)
+        path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        crls += ["-CRLfile", str(path)]
+    return _openssl("verify", "-crl_check_all", *crls, "-CAfile", str(files[f"root-{tag}"]),
+                    "-untrusted", str(files[f"issuer-{tag}"]), str(files[f"leaf-{tag}"]))
+
+
+def test_after_rotate_intermediate_leaves_of_both_keys_are_checked_with_what_their_urls_serve(
+    api: Api, tmp_path: Path
+) -> None:
+    """OpenSSL checks a CRL with the key of the leaf's issuer: a leaf of the rotated-out key
+    must find at its URLs that key's certificate and a CRL that key signed."""
+    _hierarchy(api, "ec", "rot")
+    old = _issue(api, "rot", "old-leaf", "old.example.test")
+    api.post("/api/v2/configurations/int-rot/actions", {"action_type": "private_cert_configuration_action_rotate_intermediate"})
+    new = _issue(api, "rot", "new-leaf", "new.example.test")
+    root = httpx.get(f"{api.base}/api/v2/pki/root-rot/ca.pem", timeout=TIMEOUT_S).text
+    for leaf in (old, new):
+        fine = _checked_as_a_relying_party(tmp_path, root, leaf["certificate"], leaf["name"])
+        assert fine.returncode == 0 and fine.stdout.strip().endswith(": OK"), fine.stdout + fine.stderr
+    api.post(f"/api/v2/secrets/{old['id']}/actions", {"action_type": "private_cert_action_revoke_certificate"})
+    revoked = _checked_as_a_relying_party(tmp_path, root, old["certificate"], "old-revoked")
+    assert revoked.returncode != 0 and "certificate revoked" in revoked.stdout + revoked.stderr, revoked.stdout + revoked.stderr
+    still = _checked_as_a_relying_party(tmp_path, root, new["certificate"], "new-again")
+    assert still.returncode == 0, still.stdout + still.stderr
 
 
 def test_externally_signed_intermediate_issues_verifiable_leaves(api: Api, tmp_path: Path) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lifecycle import secrets, webhooks
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from lifecycle import crls, secrets, webhooks
 from lifecycle.bootstrap import open_data_dir
-from lifecycle.ca_store import open_key
-from lifecycle.configurations import create_configuration
+from lifecycle.ca_store import open_key, open_retired_key
+from lifecycle.configurations import create_configuration, run_action
 from lifecycle.core import SYSTEM, Core
 from lifecycle.crypto import Keyring, Sealed, decode_key
 from lifecycle.keyfiles import load_keyring
@@ -34,6 +37,38 @@ def test_after_rekey_the_new_root_key_alone_opens_versions_ca_keys_and_webhook_k
     key = only_new.open(Sealed(stored.key_payload, stored.key_wrapped, stored.key_id), f"webhooks/{stored.id}")
     assert key.decode() == hook.signing_key
     core.store.dispose()
+
+
+def test_rekey_rewraps_the_keys_a_rotation_retired(tmp_path: Path) -> None:
+    """The key an intermediate had before `rotate_intermediate` still signs the CRL of what it
+    issued: after a rekey the new root key alone must open it."""
+    core = open_data_dir(tmp_path, database_url=None, env_root_key=None, create=True).core
+    create_configuration(core, SYSTEM, "private_cert_configuration_root_ca", "root",
+                         {"common_name": "Root", "max_ttl": "8760h", "key_type": "ec", "key_bits": 256})
+    create_configuration(core, SYSTEM, "private_cert_configuration_intermediate_ca", "int",
+                         {"common_name": "Int", "max_ttl": "4380h", "key_type": "ec", "key_bits": 256,
+                          "signing_method": "internal", "issuer": "root", "crl_distribution_points_encoded": True})
+    run_action(core, SYSTEM, "root", {"action_type": "private_cert_configuration_action_sign_intermediate",
+                                      "intermediate_certificate_authority": "int"})
+    run_action(core, SYSTEM, "int", {"action_type": "private_cert_configuration_action_rotate_intermediate"})
+    report = rekey(tmp_path, core.store)
+    assert report.rewrapped == 3  # two CAs' keys and the one retired
+    active = load_keyring(tmp_path).active_id
+    only_new = Keyring.single(decode_key((tmp_path / "keys" / f"{active}.key").read_text(), source="test"))
+    fresh = Core(store=core.store, keyring=only_new, clock=core.clock)
+    with core.store.reader() as tx:
+        (retired,) = tx.list_retired_keys("int")
+    old = x509.load_pem_x509_certificate(retired.certificate.encode())
+    assert public_der(open_retired_key(fresh, retired).public_key()) == public_der(old.public_key())
+    with core.store.transaction() as tx:
+        crls.rebuild(tx, fresh, "int")
+    assert x509.load_der_x509_crl(crls.current(fresh, "int", 1)).is_signature_valid(old.public_key())  # type: ignore[arg-type]
+    core.store.dispose()
+
+
+def public_der(key: object) -> bytes:
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    return key.public_bytes(serialization.Encoding.DER, spki)  # type: ignore[attr-defined, no-any-return]
 
 
 def test_rekey_locks_the_configurations_it_rewraps_on_postgresql(store) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography import x509
@@ -836,6 +837,92 @@ def test_revoked_intermediate_issues_no_more_certificates(client: TestClient, ad
     pki = build_pki(client, admin)
     ok(action(client, admin, pki.intermediate, REVOKE_CA))
     assert issue(client, admin, pki.template).status_code == 409
+
+
+# -- key generations: what a rotated-out key signed stays checkable -------------
+
+
+def url_path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def fetch(client: TestClient, path: str) -> bytes:
+    r = client.get(path)
+    assert r.status_code == 200, (path, r.text)
+    return r.content
+
+
+def crl_url_in(cert: x509.Certificate) -> str:
+    point = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value[0]
+    return url_path(point.full_name[0].value)  # type: ignore[index]
+
+
+def issuer_url_in(cert: x509.Certificate) -> str:
+    aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    return url_path(next(d.access_location.value for d in aia if d.access_method == x509.AuthorityInformationAccessOID.CA_ISSUERS))
+
+
+def rotated_pki(client: TestClient, admin: Headers) -> tuple[x509.Certificate, x509.Certificate]:
+    """An intermediate that embeds both URLs and has one leaf from before its rotation, one
+    from after: (before, after)."""
+    create_root(client, admin, "root")
+    create_intermediate(client, admin, "int", issuer="root", issuing_certificates_urls_encoded=True)
+    ok(action(client, admin, "root", SIGN_INTERMEDIATE, intermediate_certificate_authority="int"))
+    create_template(client, admin, "web", "int")
+    before = ok(issue(client, admin, "web", name="before"))
+    ok(action(client, admin, "int", ROTATE_INTERMEDIATE))
+    after = ok(issue(client, admin, "web", name="after"))
+    for secret in (before, after):
+        ok(revoke(client, admin, secret["id"]))
+    return cert_of(before["certificate"]), cert_of(after["certificate"])
+
+
+def test_after_rotate_intermediate_each_key_signs_the_crl_its_certificates_name(client: TestClient,
+                                                                               admin: Headers) -> None:
+    """A relying party fetches the issuer and the CRL from the URLs in the leaf: for a leaf of
+    the rotated-out key, those are its certificate and a CRL it signed (OpenSSL checks a CRL
+    with the key of the leaf's issuer), listing the leaf once it is revoked."""
+    before, after = rotated_pki(client, admin)
+    assert crl_url_in(before) != crl_url_in(after) and issuer_url_in(before) != issuer_url_in(after)
+    for leaf in (before, after):
+        issuer = x509.load_der_x509_certificate(fetch(client, issuer_url_in(leaf)))
+        assert_signed_by(leaf, issuer)
+        crl = x509.load_der_x509_crl(fetch(client, crl_url_in(leaf)))
+        assert crl.issuer == issuer.subject
+        assert crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+        assert_in_crl(crl, leaf.serial_number)
+    current = ca_cert(client, "int")  # the URLs without a generation serve the current key's
+    assert public_der(current.public_key()) != public_der(before.public_key())
+    assert crl_of(client, "int").is_signature_valid(current.public_key())  # type: ignore[arg-type]
+
+
+def test_a_rotated_out_keys_crl_numbers_go_on_rising(client: TestClient, admin: Headers) -> None:
+    pki = build_pki(client, admin)
+    ok(issue(client, admin, pki.template, name="before"))
+    first = crl_of(client, pki.intermediate)
+    ok(action(client, admin, pki.intermediate, ROTATE_INTERMEDIATE))
+    ok(action(client, admin, pki.intermediate, ROTATE_CRL))
+    old = x509.load_der_x509_crl(fetch(client, f"{V2}/pki/{pki.intermediate}/crl/1"))
+    assert crl_number(old) > crl_number(first)
+    assert old.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier == \
+        first.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+
+
+def test_a_key_generation_the_ca_never_had_or_no_longer_keeps_is_404(client: TestClient, admin: Headers,
+                                                                      clock: FakeClock) -> None:
+    pki = build_pki(client, admin, intermediate_ttl="240h")
+    ok(action(client, admin, pki.intermediate, ROTATE_INTERMEDIATE))  # the new certificate: 5 years
+    for path in ("crl/3", "ca/3", "crl/0", "crl/x", "crl/1e3", "ca/-1"):
+        r = client.get(f"{V2}/pki/{pki.intermediate}/{path}")
+        assert r.status_code == 404, (path, r.text)
+    assert "key generation 3" in error_message(client.get(f"{V2}/pki/{pki.intermediate}/crl/3"))
+    assert client.get(f"{V2}/pki/{pki.intermediate}/crl/1").status_code == 200
+    assert client.get(f"{V2}/pki/{pki.intermediate}/ca/2").status_code == 200
+    clock.advance(days=11)  # the first key's certificate has expired: nothing it signed is valid
+    ok(action(client, admin, pki.intermediate, ROTATE_CRL))
+    for path in ("crl/1", "ca/1"):
+        assert client.get(f"{V2}/pki/{pki.intermediate}/{path}").status_code == 404, path
+    assert client.get(f"{V2}/pki/{pki.intermediate}/crl/2").status_code == 200
 
 
 # -- deleting configurations ----------------------------------------------------

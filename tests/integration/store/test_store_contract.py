@@ -12,7 +12,7 @@ from lifecycle import secrets, version_ops
 from lifecycle.core import SYSTEM, Core
 from lifecycle.errors import Conflict, Locked
 from lifecycle.locks import LockRequest, create_locks
-from lifecycle.records import GroupRecord, WebhookRecord
+from lifecycle.records import GroupRecord, RetiredKeyRecord, WebhookRecord
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import SecretQuery, SqlStore
 
@@ -118,3 +118,26 @@ def test_webhooks_read_once_per_transaction_still_see_its_own_writes(store: SqlS
         assert [h.url for h in tx.list_webhooks()] == ["https://hooks.example.test/moved"]
         tx.delete_webhook("hook-1")
         assert tx.list_webhooks() == []
+
+
+def _retired(ca_name: str, generation: int, key_id: str) -> RetiredKeyRecord:
+    return RetiredKeyRecord(ca_name, generation, "-----BEGIN CERTIFICATE-----", T0, b"payload", b"wrapped", key_id,
+                            None, 3, None, T0)
+
+
+def test_keys_a_rotation_retired_count_as_sealed_values_and_go_with_their_ca(store: SqlStore) -> None:
+    """A data dir must not start without the root key that sealed a CA's retired key, and
+    deleting the CA leaves none of its keys behind."""
+    with store.transaction() as tx:
+        tx.insert_retired_key(_retired("int", 1, "k-retired"))
+        tx.insert_retired_key(_retired("other", 1, "k-other"))
+    with pytest.raises(Conflict, match="generation 1"):
+        with store.transaction() as tx:
+            tx.insert_retired_key(_retired("int", 1, "k-retired"))
+    with store.reader() as tx:
+        assert tx.root_keys_in_use_besides(["k-other"]) == ["k-retired"]
+        assert [k.generation for k in tx.list_retired_keys("int")] == [1]
+    with store.transaction() as tx:
+        tx.delete_config("int")
+    with store.reader() as tx:
+        assert tx.list_retired_keys("int") == [] and tx.root_keys_in_use_besides([]) == ["k-other"]
