@@ -202,8 +202,10 @@ def configuration_metadata(config: ConfigRecord) -> dict[str, Any]:
 
 def configuration(view: ConfigView) -> dict[str, Any]:
     # account: the CA's registration record; earlier_serials: a CA's certificates before its
-    # current one (revoked with it); key_generation: its key's, named in the URLs it embeds: internal
-    hidden = {"expiration_date", "account", "earlier_serials", "key_generation"}
+    # current one (revoked with it); key_generation, bare_urls_generation, key_not_after: its key's
+    # generation (named in the URLs it embeds), the one its URLs without a generation serve, when
+    # its key's last certificate expires: internal
+    hidden = {"expiration_date", "account", "earlier_serials", "key_generation", "bare_urls_generation", "key_not_after"}
     body = {k: v for k, v in view.config.attributes.items() if k not in hidden} | configuration_metadata(view.config)
     if view.data is not None:
         body["data"] = view.data

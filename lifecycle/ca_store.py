@@ -67,22 +67,32 @@ def retired_key_binding(name: str, generation: int) -> str:
 
 def retire_key(tx: Tx, core: Core, config: ConfigRecord) -> int:
     """Keep the CA's current key, certificate and CRL as its retired generation (before a new
-    key replaces them in the configuration); returns the new key's generation. A key whose
-    certificate has expired is not kept: nothing it signed can be valid."""
+    key replaces them in the configuration); returns the new key's generation. A key none of
+    whose certificates is still valid is not kept: nothing it signed can be."""
     generation = key_generation(config.attributes)
-    assert config.certificate is not None
+    if config.certificate is None:  # never signed: it signed nothing
+        return generation + 1
     cert = x509.load_pem_x509_certificate(config.certificate.encode())
+    not_after = key_not_after(config.attributes, cert)
     now = core.clock()
-    if cert.not_valid_after_utc > now:
+    if not_after > now:
         sealed = core.keyring.seal(private_key_pem(open_key(core, config), "pkcs8").encode(),
                                    retired_key_binding(config.name, generation))
         tx.insert_retired_key(RetiredKeyRecord(
             ca_name=config.name, generation=generation, certificate=config.certificate,
-            not_after=cert.not_valid_after_utc, key_payload=sealed.ciphertext, key_wrapped=sealed.wrapped_key,
+            not_after=not_after, key_payload=sealed.ciphertext, key_wrapped=sealed.wrapped_key,
             key_id=sealed.key_id, crl_der=config.crl_der, crl_number=config.crl_number,
             crl_next_update=config.crl_next_update, retired_at=now,
         ))
     return generation + 1
+
+
+def key_not_after(attributes: dict[str, object], cert: x509.Certificate) -> datetime:
+    """When the last certificate the CA's current key held expires: ``cert`` (its current one)
+    or one a re-signing replaced (`key_not_after`), whichever is later."""
+    earlier = attributes.get("key_not_after")
+    later = datetime.fromisoformat(str(earlier)) if earlier else cert.not_valid_after_utc
+    return max(later, cert.not_valid_after_utc)
 
 
 def open_retired_key(core: Core, key: RetiredKeyRecord) -> PrivateKey:
@@ -91,16 +101,31 @@ def open_retired_key(core: Core, key: RetiredKeyRecord) -> PrivateKey:
                                 trusted=True)
 
 
-def key_holder(tx: Tx, config: ConfigRecord, generation: int | None,
-               now: datetime) -> ConfigRecord | RetiredKeyRecord | None:
-    """Where the CA keeps its key ``generation``: the configuration (the current key, also
-    without a generation), a retired key's row while its certificate is valid, or nowhere (None)."""
-    if generation is None or generation == key_generation(config.attributes):
+def served_generation(config: ConfigRecord, kept: list[RetiredKeyRecord], generation: int | None, now: datetime, *,
+                      bare: bool = False) -> int | None:
+    """The key generation whose CRL and certificate answer for ``generation``: itself when it
+    is the current one or kept (retired, a certificate still valid), else None. Without one, the
+    current key's; at the URLs without a generation (``bare``), which certificates from before
+    key generations embed, the key the CA had then while it is kept."""
+    current = key_generation(config.attributes)
+    alive = {k.generation for k in kept if k.not_after > now}
+    if generation is None:
+        legacy = config.attributes.get("bare_urls_generation")
+        return legacy if bare and legacy in alive else current  # type: ignore[return-value]
+    return generation if generation == current or generation in alive else None
+
+
+def key_holder(tx: Tx, config: ConfigRecord, generation: int | None, now: datetime, *,
+               bare: bool = False) -> ConfigRecord | RetiredKeyRecord | None:
+    """Where the CA keeps the key that answers for ``generation`` (see `served_generation`):
+    the configuration (its current key), a retired key's row, or nowhere (None)."""
+    kept = tx.list_retired_keys(config.name) if generation is not None or bare else []
+    served = served_generation(config, kept, generation, now, bare=bare)
+    if served is None:
+        return None
+    if served == key_generation(config.attributes):
         return config
-    for key in tx.list_retired_keys(config.name):
-        if key.generation == generation and key.not_after > now:
-            return key
-    return None
+    return next(k for k in kept if k.generation == served)
 
 
 def pem(cert: x509.Certificate) -> str:

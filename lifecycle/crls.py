@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from lifecycle.ca_store import get_ca_config, key_holder, open_key, open_retired_key
+from lifecycle.ca_store import get_ca_config, key_generation, key_holder, open_key, open_retired_key, served_generation
 from lifecycle.core import Core
 from lifecycle.errors import NotFound
-from lifecycle.records import ConfigRecord, RetiredKeyRecord
+from lifecycle.records import ConfigRecord
 from lifecycle.store import Tx
 from pki.crl import build_crl
 
@@ -30,42 +30,34 @@ REFRESH_FRACTION = 0.5
 def rebuild(tx: Tx, core: Core, ca_name: str) -> bytes:
     """Sign new CRLs for ``ca_name`` (empty when the CA sets crl_disable), its current key's
     and each kept retired key's, and store them; returns the current key's (DER). Retired
-    keys whose certificate has expired are dropped."""
-    return _rebuild(tx, core, ca_name)[None]
+    keys none of whose certificates is still valid are dropped."""
+    config, built = _rebuild(tx, core, ca_name)
+    return built[key_generation(config.attributes)]
 
 
-def current(core: Core, ca_name: str, generation: int | None = None) -> bytes:
-    """The CRL (DER) signed by the CA's key ``generation`` (without one: its current key),
-    rebuilt first when it is missing or due. Raises NotFound."""
+def current(core: Core, ca_name: str, generation: int | None = None, *, bare: bool = False) -> bytes:
+    """The CRL (DER) signed by the CA's key ``generation`` (without one: its current key, or
+    at the URL without a generation (``bare``) the key `served_generation` names), rebuilt
+    first when it is missing or due. Raises NotFound."""
     now = core.clock()
     with core.store.reader() as tx:
         config = get_ca_config(tx, ca_name)
         if config.certificate is None:
             raise NotFound("CRL of certificate authority", ca_name)
-        source = _source(tx, config, generation, now)
-        if source.crl_der is not None and not _due(source.crl_next_update, config.attributes, now):
-            return source.crl_der
+        holder = key_holder(tx, config, generation, now, bare=bare)
+        if holder is not None and holder.crl_der is not None and not _due(holder.crl_next_update, config.attributes, now):
+            return holder.crl_der
+    # Due, missing, or read while a rotation was committing: decided again under the CA's lock.
     with core.store.transaction() as tx:
-        built = _rebuild(tx, core, ca_name)
-    wanted = None if isinstance(source, ConfigRecord) else source.generation
-    if wanted not in built:  # it expired between the two transactions
-        raise _missing(ca_name, generation)
-    return built[wanted]
+        config, built = _rebuild(tx, core, ca_name)
+        served = served_generation(config, tx.list_retired_keys(ca_name), generation, now, bare=bare)
+    if served is None or served not in built:
+        raise NotFound(f"CRL of key generation {generation} of certificate authority", ca_name)
+    return built[served]
 
 
-def _source(tx: Tx, config: ConfigRecord, generation: int | None, now: datetime) -> ConfigRecord | RetiredKeyRecord:
-    holder = key_holder(tx, config, generation, now)
-    if holder is None:
-        raise _missing(config.name, generation)
-    return holder
-
-
-def _missing(ca_name: str, generation: int | None) -> NotFound:
-    return NotFound(f"CRL of key generation {generation} of certificate authority", ca_name)
-
-
-def _rebuild(tx: Tx, core: Core, ca_name: str) -> dict[int | None, bytes]:
-    """Every kept key's new CRL by generation; the current key's under None."""
+def _rebuild(tx: Tx, core: Core, ca_name: str) -> tuple[ConfigRecord, dict[int, bytes]]:
+    """The CA's configuration as locked, and every kept key's new CRL by generation."""
     config = get_ca_config(tx, ca_name, for_update=True)
     if config.certificate is None:
         raise NotFound("CRL of certificate authority", ca_name)
@@ -77,7 +69,7 @@ def _rebuild(tx: Tx, core: Core, ca_name: str) -> dict[int | None, bytes]:
     cert = x509.load_pem_x509_certificate(config.certificate.encode())
     der = _der(build_crl(cert, open_key(core, config), revoked, now=now, expiry=expiry, number=number))
     tx.update_config(ca_name, crl_der=der, crl_number=number, crl_next_update=now + expiry)
-    built: dict[int | None, bytes] = {None: der}
+    built = {key_generation(attrs): der}
     for key in tx.list_retired_keys(ca_name, for_update=True):
         if key.not_after <= now:
             tx.delete_retired_key(ca_name, key.generation)
@@ -87,7 +79,7 @@ def _rebuild(tx: Tx, core: Core, ca_name: str) -> dict[int | None, bytes]:
                                                number=key.crl_number + 1))
         tx.update_retired_key(ca_name, key.generation, crl_der=built[key.generation], crl_number=key.crl_number + 1,
                               crl_next_update=now + expiry)
-    return built
+    return config, built
 
 
 def _der(crl: x509.CertificateRevocationList) -> bytes:

@@ -23,6 +23,7 @@ from lifecycle.ca_store import (
     distribution,
     get_ca_config,
     key_holder,
+    key_not_after,
     load_ca,
     load_pems,
     open_key,
@@ -121,7 +122,7 @@ def _record(name: str, config_type: str, status: str, attrs: dict[str, Any], act
 
 def create_root(tx: Tx, core: Core, actor: Actor, name: str, fields: dict[str, Any]) -> ConfigRecord:
     now = core.clock()
-    attrs = ca_attributes(fields, root=True)
+    attrs = ca_attributes(fields, root=True) | {"key_generation": 1}
     key = _pki(generate_key, attrs["key_type"], attrs["key_bits"])
     crl, issuers = distribution(core, name, attrs)
     cert = _pki(pki_ca.create_root, ca_spec(attrs, timedelta(seconds=attrs["ttl_seconds"]), crl, issuers), key, now)
@@ -138,7 +139,7 @@ def create_intermediate(tx: Tx, core: Core, actor: Actor, name: str, fields: dic
     method = fields.get("signing_method") or "internal"
     if method not in SIGNING_METHODS:
         raise reject("signing_method", "must be internal or external")
-    attrs = ca_attributes(fields, root=False) | {"signing_method": method}
+    attrs = ca_attributes(fields, root=False) | {"signing_method": method, "key_generation": 1}
     if method == "internal":
         issuer = fields.get("issuer")
         if not issuer:
@@ -198,6 +199,10 @@ def _install_signed(tx: Tx, core: Core, target: ConfigRecord, cert: x509.Certifi
         # so revoking the CA must revoke it too.
         replaced = x509.load_pem_x509_certificate(target.certificate.encode())
         attrs["earlier_serials"] = [*attrs.get("earlier_serials", []), format(replaced.serial_number, "x")]
+        if replaced.public_key() == cert.public_key():
+            # A new certificate for the same key: what the key signed under the one replaced
+            # can outlive the new one, and a rotation must keep the key that long.
+            attrs["key_not_after"] = key_not_after(attrs, replaced).isoformat()
     tx.update_config(
         target.name, certificate=pem(cert), chain="".join(pem(c) for c in chain), attributes=attrs,
         status="configured" if has_template else "certificate_template_required", updated_at=core.clock(),
@@ -282,10 +287,13 @@ def rotate_intermediate(tx: Tx, core: Core, name: str) -> dict[str, Any]:
     """Inline rotation: a new key and certificate for an internal intermediate. Leaves signed
     before keep verifying: they chain to the old certificate, which the issuer still vouches for,
     and the old key goes on signing the CRL at the URL they embed."""
-    config = get_ca_config(tx, name, for_update=True)
+    config = get_ca_config(tx, name)
     if config.config_type != INTERMEDIATE_CA or config.attributes.get("signing_method") != "internal":
         raise reject("action_type", f"rotate_intermediate applies to internally signed intermediate CAs; '{name}' is not one")
     issuer_name = config.attributes["issuer"]
+    # The issuer first, then this CA, as sign_intermediate locks them (else two admins' actions deadlock).
+    get_ca_config(tx, issuer_name, for_update=True)
+    config = get_ca_config(tx, name, for_update=True)
     attrs = dict(config.attributes)
     key = _pki(generate_key, attrs["key_type"], attrs["key_bits"])
     current = _pki(parse_csr, config.csr or "")  # the subject as configured (see sign_intermediate)
@@ -293,8 +301,12 @@ def rotate_intermediate(tx: Tx, core: Core, name: str) -> dict[str, Any]:
                    subject=_pki(Subject.from_name, current.subject))
     csr = _pki(pki_ca.intermediate_csr, spec, key)
     # The old key stays (retired) to sign the CRL of what it issued; what the new one signs
-    # names the new generation's URLs.
+    # names the new generation's URLs. A CA from before key generations had its certificates
+    # embed the URLs without one: those go on serving its key of then while it is kept.
+    if "key_generation" not in attrs:
+        attrs["bare_urls_generation"] = 1
     attrs["key_generation"] = retire_key(tx, core, config)
+    attrs.pop("key_not_after", None)
     tx.update_config(name, csr=csr.public_bytes(serialization.Encoding.PEM).decode(), attributes=attrs,
                      **seal_key(core, name, key))
     result = sign_intermediate(tx, core, issuer_name, {"intermediate_certificate_authority": name})
@@ -316,14 +328,17 @@ def ca_data(config: ConfigRecord) -> dict[str, Any] | None:
     return None
 
 
-def key_certificate(core: Core, name: str, generation: int | None) -> str:
-    """The CA's certificate (PEM) for its key ``generation`` (without one: the current key's),
-    served at the URL what that key signed embeds. Raises NotFound."""
+def key_certificate(core: Core, name: str, generation: int | None, *, bare: bool = False) -> str:
+    """The CA's certificate (PEM) for its key ``generation`` (without one: the current key's, or
+    at the URL without a generation (``bare``) the key `served_generation` names): the one
+    at the URL what that key signed embeds. Raises NotFound."""
     with core.store.reader() as tx:
         config = tx.get_config(name)
-        if config is None or config.config_type not in CA_TYPES:
+        if config is None:
             raise NotFound("certificate authority", name)
-        holder = key_holder(tx, config, generation, core.clock())
+        if config.config_type not in CA_TYPES:
+            raise NotFound("certificate of certificate authority", name)  # as for a CA not yet signed
+        holder = key_holder(tx, config, generation, core.clock(), bare=bare)
         if holder is None:
             raise NotFound(f"certificate of key generation {generation} of certificate authority", name)
         if holder.certificate is None:

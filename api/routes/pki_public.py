@@ -28,7 +28,7 @@ def _ca_pems(core: Core, name: str) -> list[str]:
 
 def _generation(request: Request) -> int:
     text = request.path_params["generation"]
-    if not text.isascii() or not text.isdigit() or len(text) > 9:
+    if not text.isascii() or not text.isdigit() or len(text) > 9 or text != str(int(text)):
         raise NotFound("key generation", text)
     return int(text)
 
@@ -39,7 +39,7 @@ def _der(text: str) -> Response:
 
 
 async def ca_der(request: Request, core: Core, actor: Actor) -> Response:
-    return _der(_ca_pems(core, request.path_params["name"])[0])
+    return _der(key_certificate(core, request.path_params["name"], None, bare=True))
 
 
 async def generation_ca_der(request: Request, core: Core, actor: Actor) -> Response:
@@ -55,7 +55,7 @@ async def ca_chain(request: Request, core: Core, actor: Actor) -> Response:
 
 
 async def crl_der(request: Request, core: Core, actor: Actor) -> Response:
-    return Response(crls.current(core, request.path_params["name"]), media_type="application/pkix-crl")
+    return Response(crls.current(core, request.path_params["name"], bare=True), media_type="application/pkix-crl")
 
 
 async def generation_crl_der(request: Request, core: Core, actor: Actor) -> Response:

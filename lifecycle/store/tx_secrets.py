@@ -559,9 +559,10 @@ class SecretsTx(TxBase):
         return [_record(VersionRecord, r) for r in self._c.execute(q)]
 
     def count_versions_by_key(self) -> dict[str, int]:
-        """How many sealed values (versions, configuration credentials, webhook keys) each root key wraps."""
+        """How many sealed values (versions, configuration credentials, CA keys a rotation retired,
+        webhook keys) each root key wraps."""
         counts: dict[str, int] = {}
-        for table in (t.secret_versions, t.configurations, t.webhooks):
+        for table in (t.secret_versions, t.configurations, t.ca_keys, t.webhooks):
             q = select(table.c.key_id, func.count()).where(table.c.key_id.is_not(None)).group_by(table.c.key_id)
             for row in self._c.execute(q):
                 counts[row[0]] = counts.get(row[0], 0) + int(row[1])

@@ -66,6 +66,23 @@ def test_rekey_rewraps_the_keys_a_rotation_retired(tmp_path: Path) -> None:
     core.store.dispose()
 
 
+def test_a_rekey_interrupted_with_only_retired_ca_keys_left_is_finished_not_begun_again(tmp_path: Path) -> None:
+    core = open_data_dir(tmp_path, database_url=None, env_root_key=None, create=True).core
+    create_configuration(core, SYSTEM, "private_cert_configuration_root_ca", "root",
+                         {"common_name": "Root", "max_ttl": "8760h", "key_type": "ec", "key_bits": 256})
+    create_configuration(core, SYSTEM, "private_cert_configuration_intermediate_ca", "int",
+                         {"common_name": "Int", "max_ttl": "4380h", "key_type": "ec", "key_bits": 256,
+                          "signing_method": "internal", "issuer": "root"})
+    run_action(core, SYSTEM, "root", {"action_type": "private_cert_configuration_action_sign_intermediate",
+                                      "intermediate_certificate_authority": "int"})
+    run_action(core, SYSTEM, "int", {"action_type": "private_cert_configuration_action_rotate_intermediate"})
+    first = rekey(tmp_path, core.store, batch=2, max_batches=1)  # the two CAs' keys, not the retired one
+    second = rekey(tmp_path, core.store)
+    core.store.dispose()
+    assert first.new_key and not second.new_key and second.active_key_id == first.active_key_id
+    assert second.rewrapped == 1 and len(list((tmp_path / "keys").glob("*.key"))) == 2
+
+
 def public_der(key: object) -> bytes:
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     return key.public_bytes(serialization.Encoding.DER, spki)  # type: ignore[attr-defined, no-any-return]

@@ -9,6 +9,8 @@ here only a few cases check that a violation reaches the client as a 400.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,6 +24,9 @@ from httpx import Response
 from starlette.testclient import TestClient
 
 from fixtures.clock import FakeClock
+from lifecycle import crls
+from lifecycle.configurations import run_action
+from lifecycle.core import SYSTEM, Core
 
 V2 = "/api/v2"
 CONFIGS = V2 + "/configurations"
@@ -912,7 +917,7 @@ def test_a_key_generation_the_ca_never_had_or_no_longer_keeps_is_404(client: Tes
                                                                       clock: FakeClock) -> None:
     pki = build_pki(client, admin, intermediate_ttl="240h")
     ok(action(client, admin, pki.intermediate, ROTATE_INTERMEDIATE))  # the new certificate: 5 years
-    for path in ("crl/3", "ca/3", "crl/0", "crl/x", "crl/1e3", "ca/-1"):
+    for path in ("crl/3", "ca/3", "crl/0", "crl/x", "crl/1e3", "ca/-1", "crl/01", "crl/%D9%A1"):
         r = client.get(f"{V2}/pki/{pki.intermediate}/{path}")
         assert r.status_code == 404, (path, r.text)
     assert "key generation 3" in error_message(client.get(f"{V2}/pki/{pki.intermediate}/crl/3"))
@@ -923,6 +928,103 @@ def test_a_key_generation_the_ca_never_had_or_no_longer_keeps_is_404(client: Tes
     for path in ("crl/1", "ca/1"):
         assert client.get(f"{V2}/pki/{pki.intermediate}/{path}").status_code == 404, path
     assert client.get(f"{V2}/pki/{pki.intermediate}/crl/2").status_code == 200
+
+
+def test_a_key_re_signed_with_a_shorter_certificate_is_kept_while_its_longest_is_valid(client: TestClient,
+                                                                                      admin: Headers,
+                                                                                      clock: FakeClock) -> None:
+    """A leaf signed under the key's first certificate can outlive its last one: the key must
+    go on signing that leaf's CRL until the longest of its certificates expires."""
+    pki = build_pki(client, admin, intermediate_ttl="8760h")
+    leaf = cert_of(ok(issue(client, admin, pki.template, name="leaf", ttl="2000h"))["certificate"])
+    ok(action(client, admin, pki.root, SIGN_INTERMEDIATE, intermediate_certificate_authority=pki.intermediate,
+              ttl="240h"))
+    ok(action(client, admin, pki.intermediate, ROTATE_INTERMEDIATE))
+    clock.advance(days=11)  # the key's last certificate has expired, the leaf has not
+    ok(action(client, admin, pki.intermediate, ROTATE_CRL))
+    crl = x509.load_der_x509_crl(fetch(client, crl_url_in(leaf)))
+    assert crl.is_signature_valid(cert_of(get_config(client, admin, pki.intermediate)["data"]["certificate"])
+                                  .public_key()) is False  # not the new key's
+    assert crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier == \
+        leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+
+
+def test_rotating_an_intermediate_never_signed_gives_it_a_key_and_signs_it(client: TestClient, admin: Headers) -> None:
+    create_root(client, admin, "root")
+    create_intermediate(client, admin, "int", issuer="root")
+    answer = ok(action(client, admin, "int", ROTATE_INTERMEDIATE))
+    assert_signed_by(cert_of(answer["config"]["certificate"]), ca_cert(client, "root"))
+    assert client.get(f"{V2}/pki/int/crl/1").status_code == 404  # the unsigned key signed nothing: not kept
+
+
+def test_a_crl_asked_for_while_a_rotation_commits_is_the_generation_asked_for(client: TestClient, admin: Headers,
+                                                                              core: Core, clock: FakeClock) -> None:
+    """The CRL is due, so it is rebuilt in a second transaction; a rotation committing between
+    the two must not put the new key's CRL at the old generation's URL."""
+    pki = build_pki(client, admin)
+    old = ca_cert(client, pki.intermediate)
+    clock.advance(hours=60)  # past half the CRL's 72 h
+    real = core.store.transaction
+    rotated: list[bool] = []
+
+    @contextmanager
+    def rotation_first() -> Iterator[Any]:
+        if not rotated:
+            rotated.append(True)
+            run_action(core, SYSTEM, pki.intermediate, {"action_type": ROTATE_INTERMEDIATE})
+        with real() as tx:
+            yield tx
+
+    core.store.transaction = rotation_first  # type: ignore[method-assign]
+    try:
+        der = crls.current(core, pki.intermediate, 1)
+    finally:
+        core.store.transaction = real  # type: ignore[method-assign]
+    assert rotated and x509.load_der_x509_crl(der).is_signature_valid(old.public_key())  # type: ignore[arg-type]
+
+
+def test_the_urls_without_a_generation_serve_the_key_certificates_from_before_generations_name(
+    client: TestClient, admin: Headers, core: Core
+) -> None:
+    """A CA created before this release has no key generation; its certificates embed `/crl`
+    and `/ca`. After a rotation those two go on serving its key of then (while it is kept);
+    `crl.pem`, `ca.pem` and `ca_chain` show the current key's."""
+    pki = build_pki(client, admin)
+    with core.store.transaction() as tx:  # as the release before left it
+        attrs = dict(tx.get_config(pki.intermediate).attributes)  # type: ignore[union-attr]
+        del attrs["key_generation"]
+        tx.update_config(pki.intermediate, attributes=attrs)
+    old = ca_cert(client, pki.intermediate)
+    ok(action(client, admin, pki.intermediate, ROTATE_INTERMEDIATE))
+    current = cert_of(get_config(client, admin, pki.intermediate)["data"]["certificate"])
+    assert ca_cert(client, pki.intermediate) == old
+    assert crl_of(client, pki.intermediate).is_signature_valid(old.public_key())  # type: ignore[arg-type]
+    assert cert_of(client.get(f"{V2}/pki/{pki.intermediate}/ca.pem").text) == current
+    pem_crl = x509.load_pem_x509_crl(client.get(f"{V2}/pki/{pki.intermediate}/crl.pem").content)
+    assert pem_crl.is_signature_valid(current.public_key())  # type: ignore[arg-type]
+    fresh = cert_of(ok(issue(client, admin, pki.template, name="after"))["certificate"])
+    assert crl_url_in(fresh).endswith(f"/pki/{pki.intermediate}/crl/2")
+
+
+def test_rotate_intermediate_locks_the_issuer_before_the_ca_as_sign_intermediate_does(
+    client: TestClient, admin: Headers, core: Core
+) -> None:
+    """Taken in opposite orders, two admins' actions on a CA and its issuer deadlock on PostgreSQL."""
+    from fixtures.sql_trace import sent_statements
+
+    pki = build_pki(client, admin)
+    orders = []
+    for name, body in ((pki.intermediate, {"action_type": ROTATE_INTERMEDIATE}),
+                       (pki.root, {"action_type": SIGN_INTERMEDIATE, "intermediate_certificate_authority": pki.intermediate})):
+        with sent_statements(core.store.engine) as sent:
+            run_action(core, SYSTEM, name, body)
+        locked = [s.parameters for s in sent if "FROM configurations" in s.statement and "FOR UPDATE" in s.statement]
+        orders.append([p["name"] for p in locked if isinstance(p, dict) and "name" in p])
+    if core.store.backend != "postgresql":
+        assert orders == [[], []]  # SQLite locks the whole database at the first write
+        return
+    for order in orders:
+        assert order.index(pki.root) < order.index(pki.intermediate), orders
 
 
 # -- deleting configurations ----------------------------------------------------
