@@ -6,17 +6,26 @@ name that resolved to a public address at registration may resolve to a private 
 and the connection goes to the address checked, not to one the HTTP client would look up
 again; TLS still verifies the certificate for the host name. A 3xx answer is an answer: its
 Location is never followed (it could point anywhere, internal services included).
+
+Behind a forward proxy (`HTTPS_PROXY` / `HTTP_PROXY`, `NO_PROXY` honoured, as the ACME and
+CIS clients do) the address is still checked here and the proxy is asked for a tunnel to that
+address, `CONNECT <address>:<port>`, for https (TLS end to end, verified for the host name) and
+for http alike: a request relayed by absolute URI would have to name the address, and proxies
+put that in the Host header, which virtual hosts need to name the host.
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import ipaddress
 import socket
 import ssl
 import threading
+import urllib.request
 from collections.abc import Callable, Mapping
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 Resolver = Callable[[str], list[str]]
 
@@ -50,6 +59,33 @@ def first_refused(addresses: list[str]) -> str | None:
     return next((a for a in addresses if not_public(a)), None)
 
 
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    host: str
+    port: int
+    authorization: str | None  # a Proxy-Authorization value, from the proxy URL's user and password
+
+    def __str__(self) -> str:  # never its credentials
+        return f"proxy {self.host}:{self.port}"
+
+
+def proxy_for(scheme: str, host: str) -> Proxy | None:
+    """The forward proxy the environment names for ``scheme`` (`HTTPS_PROXY`, `HTTP_PROXY`),
+    unless `NO_PROXY` exempts ``host``. Only http:// proxies (as ACME's and CIS's clients)."""
+    proxies = urllib.request.getproxies_environment()
+    url = proxies.get(scheme)
+    if not url or urllib.request.proxy_bypass_environment(host, proxies):
+        return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise OSError(f"the {scheme} proxy must be an http:// URL with a host")
+    authorization = None
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        authorization = "Basic " + base64.b64encode(pair).decode()
+    return Proxy(parts.hostname, parts.port or 80, authorization)
+
+
 def post(url: str, body: bytes, headers: Mapping[str, str], *, allow_private: bool, resolve: Resolver,
          timeout: float) -> int:
     """POST ``body`` to ``url``; the answer's status. Raises Refused, or OSError /
@@ -64,10 +100,10 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, allow_private: bo
         raise Refused(f"{host} resolves to {refused}, a private or loopback address")
     port = parts.port or (443 if https else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    proxy = proxy_for(parts.scheme, host)
     failure: OSError | http.client.HTTPException = OSError(f"{host}: no address answered")
     for address in dict.fromkeys(addresses):  # each checked address in turn, as a client would
-        conn: http.client.HTTPConnection = (_PinnedHTTPS(host, port, address, timeout) if https
-                                            else _PinnedHTTP(host, port, address, timeout))
+        conn = _connection(host, port, address, https, proxy, timeout)
         deadline = threading.Timer(timeout, _cut, args=(conn,))  # the socket timeout bounds each read only
         deadline.start()
         try:
@@ -83,6 +119,34 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, allow_private: bo
     raise failure
 
 
+def _connection(host: str, port: int, address: str, https: bool, proxy: Proxy | None,
+                timeout: float) -> http.client.HTTPConnection:
+    if https:
+        return _PinnedHTTPS(host, port, address, timeout, proxy)
+    return _PinnedHTTP(host, port, address, timeout, proxy)
+
+
+def _open(address: str, port: int, timeout: float, proxy: Proxy | None) -> socket.socket:
+    """A connection to ``address``: straight, or through the proxy's tunnel."""
+    if proxy is None:
+        return socket.create_connection((address, port), timeout)
+    try:
+        sock = socket.create_connection((proxy.host, proxy.port), timeout)
+    except OSError as exc:
+        raise OSError(f"{proxy} unreachable: {exc}") from None
+    try:
+        authority = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        extra = f"Proxy-Authorization: {proxy.authorization}\r\n" if proxy.authorization else ""
+        sock.sendall(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{extra}\r\n".encode())
+        status = _connect_status(sock)
+        if status != 200:
+            raise OSError(f"{proxy} answered {status} to CONNECT {authority}")
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
 def _cut(conn: http.client.HTTPConnection) -> None:
     """End a delivery past its deadline (a receiver trickling its answer a byte at a time)."""
     if conn.sock is not None:
@@ -93,20 +157,43 @@ def _cut(conn: http.client.HTTPConnection) -> None:
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int, address: str, timeout: float, proxy: Proxy | None) -> None:
         super().__init__(host, port, timeout=timeout)
         self._address = address
+        self._proxy = proxy
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _open(self._address, self.port, self.timeout, self._proxy)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int, address: str, timeout: float, proxy: Proxy | None) -> None:
         self._tls = ssl.create_default_context()
         super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address = address
+        self._proxy = proxy
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+        sock = _open(self._address, self.port, self.timeout, self._proxy)
+        try:
+            self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def _connect_status(sock: socket.socket, limit: int = 16384) -> int:
+    """The status of a proxy's answer to CONNECT, read up to the end of its header (nothing
+    after it: the TLS handshake that follows is ours to begin)."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        byte = sock.recv(1)
+        if not byte:
+            raise OSError("the proxy closed the connection during CONNECT")
+        head += byte
+        if len(head) > limit:
+            raise OSError("the proxy's answer to CONNECT has no end of header")
+    line = head.split(b"\r\n", 1)[0].split()
+    if len(line) < 2 or not line[0].startswith(b"HTTP/") or not line[1].isdigit():
+        raise OSError("the proxy's answer to CONNECT is not HTTP")
+    return int(line[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import threading
 from collections.abc import Iterator
@@ -85,3 +86,23 @@ def test_every_checked_address_is_tried_in_turn() -> None:
         status = webhook_http.post(f"http://hook.test:{port}/in", b"{}", {}, allow_private=True,
                                    resolve=lambda host: ["127.0.0.2", "127.0.0.1"], timeout=5.0)
     assert status == 204
+
+
+def test_the_proxy_is_the_environments_for_the_scheme_unless_no_proxy_exempts_the_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for var in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    assert webhook_http.proxy_for("https", "hook.example.com") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://relay%40corp:p%3Ass@proxy.corp:3128")
+    monkeypatch.setenv("NO_PROXY", ".internal.corp,hook.example.org")
+    proxy = webhook_http.proxy_for("https", "hook.example.com")
+    assert proxy is not None and (proxy.host, proxy.port) == ("proxy.corp", 3128)
+    assert proxy.authorization == "Basic " + base64.b64encode(b"relay@corp:p:ss").decode()
+    assert "p:ss" not in str(proxy) and "relay" not in str(proxy)
+    assert webhook_http.proxy_for("http", "hook.example.com") is None  # HTTP_PROXY is not set
+    assert webhook_http.proxy_for("https", "a.internal.corp") is None
+    assert webhook_http.proxy_for("https", "hook.example.org") is None
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.corp:3129")
+    with pytest.raises(OSError, match="must be an http:// URL"):
+        webhook_http.proxy_for("https", "hook.example.com")
