@@ -23,6 +23,10 @@ from lifecycle.vocabulary import Role
 
 pytest_plugins = ["fixtures.pebble_plugin"]  # Pebble, CIS fixture server, ACME and DNS-01 fixtures
 REQUIRE_POSTGRES = os.environ.get("CERTKEEPER_TEST_REQUIRE_POSTGRES") == "1"
+# Every server a test talks to is on loopback: a developer's egress proxy must not carry
+# those calls (ACME, CIS and webhook clients honour these); the proxy tests set their own.
+for _var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    os.environ.pop(_var, None)
 _pg_reason: list[str | None] = []
 
 
