@@ -148,6 +148,8 @@ def deliver(core: Core, claimed: tasks.Claimed) -> None:
             error += " (redirects are not followed)"
     except webhook_http.Refused as exc:
         status, code, error = 0, "refused", str(exc)
+    except webhook_http.ProxyError as exc:  # its message names the proxy by address, never its credentials
+        status, code, error = 0, "proxy", f"no answer: {exc}"
     except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a URL registered before it was checked
         status, error = 0, f"no answer: {type(exc).__name__}"
     with core.store.transaction() as tx:

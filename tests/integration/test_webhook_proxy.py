@@ -4,7 +4,7 @@ end for the host name, NO_PROXY is honoured, proxy credentials come from the pro
 
 from __future__ import annotations
 
-import datetime
+import dataclasses
 import http.server
 import re
 import ssl
@@ -14,13 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
+from starlette.testclient import TestClient
+from api.app import create_app
+from fixtures.live_server import free_port
 from fixtures.tinyproxy import TinyProxy, tinyproxy
-from lifecycle import webhook_http
+from fixtures.tls_server import self_signed
+from lifecycle import webhook_http, workers
+from lifecycle.background import background_handlers
+from lifecycle.core import Core
 
 LOOPBACK = ["127.0.0.1"]
 
@@ -53,25 +54,6 @@ def receiver(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int, list[dict
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-
-
-def self_signed(tmp: Path, name: str) -> tuple[ssl.SSLContext, Path]:
-    """A server context with a self-signed certificate for ``name``, and that certificate's file (the trust anchor)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp / f"{name}.pem", tmp / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    return context, cert_file
 
 
 @pytest.fixture
@@ -141,11 +123,39 @@ def test_proxy_credentials_come_from_its_url_and_never_show(tmp_path: Path, monk
 
 
 def test_a_proxy_that_does_not_answer_is_named_in_the_failure(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fixtures.live_server import free_port
-
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     with receiver() as (port, seen), pytest.raises(OSError, match=r"proxy 127\.0\.0\.1:\d+ unreachable"):
         deliver(f"http://hook.test:{port}/in")
     assert seen == []  # never straight to the receiver instead
+
+
+def test_a_proxy_refusing_the_tunnel_is_asked_once_not_for_every_address(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 407 is about the proxy: asking again for each address would only repeat wrong
+    credentials (and lock out the proxy's account the sooner)."""
+    for var in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    with tinyproxy(tmp_path, basic_auth="relay:right") as running, receiver() as (port, seen):
+        monkeypatch.setenv("HTTP_PROXY", running.url.replace("http://", "http://relay:wrong@"))
+        with pytest.raises(webhook_http.ProxyError, match=r"answered 40[17]"):
+            deliver(f"http://hook.test:{port}/in", resolved=["127.0.0.1", "127.0.0.2", "127.0.0.3"])
+        assert len(running.requests()) == 1 and seen == []
+
+
+def test_the_delivery_log_names_the_proxy_that_failed(core: Core, admin: dict[str, str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("http_proxy", "https_proxy", "no_proxy", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    dead = free_port()
+    monkeypatch.setenv("HTTP_PROXY", f"http://relay:s3cret@127.0.0.1:{dead}")
+    core = dataclasses.replace(core, allow_private_webhooks=True)
+    with receiver() as (port, seen), TestClient(create_app(core)) as client:
+        hook = client.post("/api/v2/webhooks", headers=admin, json={"url": f"http://127.0.0.1:{port}/in"}).json()
+        client.post("/api/v2/secrets", headers=admin, json={"secret_type": "kv", "name": "hooked", "data": {}})
+        assert workers.run_due(core, background_handlers()) == 1
+        log = client.get(f"/api/v2/webhooks/{hook['id']}/deliveries", headers=admin).json()["deliveries"]
+    error = log[0]["errors"][0]
+    assert error["code"] == "proxy" and f"proxy 127.0.0.1:{dead} unreachable" in error["description"], error
+    assert "s3cret" not in str(log) and seen == []
