@@ -77,6 +77,9 @@ def _guard(core: Core, items: list[tasks.Claimed], run: Callable[[], None]) -> N
                     tasks.fail(tx, item, core.clock(), str(code), message, retry=True)
             except tasks.StaleLease:
                 pass
+            except Exception as record_error:  # the database failing too: the others may still be recorded
+                log.error("task %s: its failure could not be recorded (%s); it runs again when its lease ends",
+                          item.task.id, getattr(record_error, "code", None) or type(record_error).__name__)
 
 
 SCHEDULER_INTERVAL_S = 15.0  # how often due rotations are looked for; rotations are not minute-exact

@@ -14,6 +14,7 @@ from fixtures.records import secret_record
 from fixtures.private_pki import make_private_pki
 from lifecycle import scheduler, secrets, workers
 from lifecycle.core import SYSTEM, Core
+from lifecycle.errors import StoreUnavailable
 from lifecycle.locks import LockRequest, create_locks, delete_locks
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import SecretQuery
@@ -368,3 +369,31 @@ def test_a_pass_merges_the_sqlite_search_index_when_its_segments_are_due(core: C
     assert upkeep.steps >= 1 and len(upkeep.segment_pages()) == 1
     with core.store.reader() as tx:
         assert tx.list_secrets(SecretQuery(search="app-0123-config"))[1] == 1
+
+
+def test_a_failure_that_cannot_be_recorded_leaves_the_rest_of_the_batch_recorded(
+    core: Core, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database blip fails a batch and then the first failure's record: the other tasks must
+    still be recorded (queued for a retry), not stay claimed until their lease runs out."""
+    ids = [_rotating(core, f"svc-{i}") for i in range(3)]
+    clock.advance(days=1, seconds=1)
+    scheduler.tick(core)
+    real = core.store.transaction
+    calls: list[int] = []
+
+    def blip():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreUnavailable("database error: AdminShutdown")
+        return real()
+
+    def failing_batch(core_: Core, batch: list) -> None:  # type: ignore[type-arg]
+        monkeypatch.setattr(core.store, "transaction", blip)
+        raise StoreUnavailable("database error: AdminShutdown")
+
+    assert workers.run_due(core, {TaskKind.ROTATION: failing_batch}) == 3
+    monkeypatch.setattr(core.store, "transaction", real)
+    with core.store.reader() as tx:
+        statuses = sorted(tx.list_tasks(i)[0].status for i in ids)
+    assert statuses == ["processing", "queued", "queued"], statuses  # only the one whose record failed waits
