@@ -7,6 +7,13 @@ SQLite: WAL journal with ``synchronous=NORMAL``. A commit is durable against a
 process crash; a power loss can lose the last transactions but never corrupts
 the file or splits one (WAL keeps each commit atomic). Write transactions start
 with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade.
+
+PostgreSQL: libpq waits forever by default, for a new connection and for an answer on one
+whose peer vanished (a partition during a failover): requests would hang instead of failing
+with 503. Unless the URL sets them, connections time out after `connect_timeout` seconds,
+and TCP keepalives and `tcp_user_timeout` end a connection whose server no longer answers
+at the network level (a server that is up but stalled keeps answering TCP: only its own
+recovery or a restart ends that wait).
 """
 
 from __future__ import annotations
@@ -14,9 +21,23 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # writers from other processes (CLI, workers) wait this long
+# libpq parameters a URL may set itself; otherwise: a connection attempt gives up after 10 s,
+# an idle connection is probed after 30 s (every 10 s, 3 times), unacknowledged data is given
+# up on after 30 s.
+POSTGRES_CONNECT_DEFAULTS: dict[str, int] = {
+    "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+    "keepalives_count": 3, "tcp_user_timeout": 30_000,
+}
+
+
+def postgres_connect_args(url: str) -> dict[str, int]:
+    """The defaults the URL's query does not set."""
+    given = make_url(url).query
+    return {k: v for k, v in POSTGRES_CONNECT_DEFAULTS.items() if k not in given}
 
 
 def make_engine(url: str) -> Engine:
@@ -25,13 +46,15 @@ def make_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True,
+                             connect_args=postgres_connect_args(url))
     raise ValueError(f"database URL: unsupported backend in '{_redact(url)}' (use sqlite:/// or postgresql+psycopg://)")
 
 
 def make_null_pool_engine(url: str) -> Engine:
     """An engine without pooling, for one-shot CLI commands and migrations."""
-    engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
+    connect_args = postgres_connect_args(url) if url.startswith("postgresql") else {}
+    engine = create_engine(url, poolclass=NullPool, hide_parameters=True, connect_args=connect_args)
     if url.startswith("sqlite"):
         _configure_sqlite(engine)
     return engine
