@@ -10,6 +10,8 @@ import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from api.log_config import configure as configure_logging
+from api.log_config import log_config
 from api.settings import Settings
 from lifecycle import tokens
 from lifecycle.bootstrap import open_data_dir
@@ -114,7 +116,8 @@ def _serve(settings: Settings) -> int:
     if opened.admin_token:
         print(f"First start: created the admin token (also in {settings.data_dir / 'admin-token'}, mode 0600):")
         print(opened.admin_token, flush=True)
-    options = {"host": settings.host, "port": settings.port, "log_level": settings.log_level, **SERVER_OPTIONS}
+    options = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
+               "log_config": log_config(settings.log_level), **SERVER_OPTIONS}
     if settings.processes == 1:
         uvicorn.run(_app(settings, opened.core), **options)
         return 0
@@ -207,6 +210,7 @@ def _worker(settings: Settings, threads: int) -> int:
     import threading
 
     settings = worker_settings(settings)
+    configure_logging(settings.log_level)
     opened = open_data_dir(settings.data_dir, database_url=settings.database_url, env_root_key=settings.root_key,
                            create=False, public_url=settings.public_url)
     stop = threading.Event()

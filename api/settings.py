@@ -30,6 +30,7 @@ def _count(value: object, name: str, what: str, low: int) -> int:
         raise ValueError(f"{name}: '{text}' is not a number of {what} from {low} to 64")
     return int(text)
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -61,6 +62,9 @@ class Settings:
         port_text = str(pick("port", DEFAULT_PORT))
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise ValueError(f"port: '{port_text}' is not a TCP port (1-65535)")
+        log_level = str(pick("log_level", "info")).lower()
+        if log_level not in LOG_LEVELS:
+            raise ValueError(f"log_level: '{log_level}' is not one of {', '.join(LOG_LEVELS)}")
         database_url = pick("database_url")
         if database_url is not None and not str(database_url).startswith(("sqlite", "postgresql")):
             raise ValueError("database_url: must start with sqlite:/// or postgresql+psycopg://")
@@ -71,7 +75,7 @@ class Settings:
             database_url=str(database_url) if database_url else None,
             root_key=str(env["CERTKEEPER_ROOT_KEY"]) if env.get("CERTKEEPER_ROOT_KEY") else None,
             public_url=str(pick("public_url")) if pick("public_url") else None,
-            log_level=str(pick("log_level", "info")),
+            log_level=log_level,
             workers=_count(pick("workers", 2), "workers", "threads", 0),
             processes=_count(pick("processes", 1), "processes", "processes", 1),
             scheduler_interval=_seconds(pick("scheduler_interval", 15.0), "scheduler_interval"),

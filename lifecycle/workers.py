@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -82,6 +83,36 @@ def _guard(core: Core, items: list[tasks.Claimed], run: Callable[[], None]) -> N
                           item.task.id, getattr(record_error, "code", None) or type(record_error).__name__)
 
 
+class RepeatedErrors:
+    """One log line when an error begins, one a minute while it repeats (with how many were
+    held back), one when it ends: a worker polling a database that is down four times a second
+    would otherwise write hundreds of identical lines through an outage."""
+
+    EVERY_S = 60.0
+
+    def __init__(self, what: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self._what, self._clock = what, clock
+        self._message: str | None = None
+        self._held = 0
+        self._logged_at = 0.0
+
+    def failed(self, message: str) -> None:
+        now = self._clock()
+        if message != self._message:
+            log.error("%s: %s", self._what, message)
+            self._message, self._held, self._logged_at = message, 0, now
+        elif now - self._logged_at >= self.EVERY_S:
+            log.error("%s: %s (again %d times since the last line)", self._what, message, self._held + 1)
+            self._held, self._logged_at = 0, now
+        else:
+            self._held += 1
+
+    def succeeded(self) -> None:
+        if self._message is not None:
+            log.warning("%s: working again after: %s", self._what, self._message)
+            self._message, self._held = None, 0
+
+
 SCHEDULER_INTERVAL_S = 15.0  # how often due rotations are looked for; rotations are not minute-exact
 MAX_TICKS_IN_A_ROW = 1000  # a backlog is drained tick after tick, up to this many before the pause
 
@@ -103,13 +134,16 @@ class WorkerPool:
 
     def _schedule(self) -> None:
         assert self._tick is not None
+        errors = RepeatedErrors("scheduler")
         while not self._stop.is_set():
             for _ in range(MAX_TICKS_IN_A_ROW):  # a full batch means more may be due: go on at once
                 try:
-                    if not getattr(self._tick(self._core), "more", False) or self._stop.is_set():
-                        break
+                    more = getattr(self._tick(self._core), "more", False)
                 except CertkeeperError as exc:
-                    log.error("scheduler: %s", exc.message)
+                    errors.failed(exc.message)
+                    break
+                errors.succeeded()
+                if not more or self._stop.is_set():
                     break
             self._stop.wait(self._tick_interval)
 
@@ -126,12 +160,15 @@ class WorkerPool:
     def _loop(self) -> None:
         owner = f"{threading.current_thread().name}-{uuid.uuid4().hex[:6]}"
         bell = self._core.store.task_bell
+        errors = RepeatedErrors(f"worker {owner}")
         while not self._stop.is_set():
             seen = bell.rings  # before claiming: a task queued while claiming still wakes us
             try:
                 ran = run_due(self._core, self._handlers, owner=owner, lease=self._lease)
             except CertkeeperError as exc:
-                log.error("worker %s: %s", owner, exc.message)
+                errors.failed(exc.message)
                 ran = 0
+            else:
+                errors.succeeded()
             if not ran and not self._stop.is_set():
                 bell.wait(seen, self._poll)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import queue
 import signal
 import stat
@@ -134,6 +135,8 @@ def test_serve_with_two_processes_shares_the_port_and_the_store(tmp_path: Path) 
         lines.wait_for("Application startup complete", count=2)
         token = (data / "admin-token").read_text().strip()
         assert "".join(lines.seen).count(token) == 1  # the data dir was opened once, by the supervisor
+        started = [line for line in lines.seen if "Application startup complete" in line]
+        assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO uvicorn.error: ", line) for line in started), started
         children = _server_processes(proc.pid)
         assert len(children) == 2
         base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}

@@ -34,6 +34,7 @@ def test_settings_round_trip_through_the_environment(monkeypatch: pytest.MonkeyP
     ("processes", "65", "processes: '65' is not a number of processes from 1 to 64"),
     ("processes", "two", "processes: 'two' is not a number of processes from 1 to 64"),
     ("workers", "-1", "workers: '-1' is not a number of threads from 0 to 64"),
+    ("log_level", "verbose", "log_level: 'verbose' is not one of critical, error, warning, info, debug, trace"),
 ])
 def test_counts_out_of_range_are_refused_by_name(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
                                                  message: str) -> None:
