@@ -24,6 +24,7 @@ ERROR_TABLE: dict[type[e.CertkeeperError], tuple[int, str]] = {
     e.Forbidden: (403, "forbidden"),
     e.Unauthenticated: (401, "unauthorized"),
     e.StoreUnavailable: (503, "store_unavailable"),
+    e.StoreUnreachable: (503, "store_unavailable"),  # as StoreUnavailable: clients see one code
     e.IntegrityFailure: (500, "integrity_failure"),
     StaleLease: (409, "stale_lease"),
 }

@@ -17,18 +17,20 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 class UTCFormatter(logging.Formatter):
     converter = time.gmtime
 
-    def __init__(self, fmt: str = FORMAT) -> None:
+    def __init__(self, fmt: str = FORMAT, use_colors: bool | None = None) -> None:  # uvicorn may pass use_colors
         super().__init__(fmt, datefmt="%Y-%m-%dT%H:%M:%SZ")
 
 
 def log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging configuration with timestamped lines and certkeeper's own loggers at ``level``."""
+    """uvicorn's logging configuration with timestamped lines, certkeeper's own loggers at
+    ``level`` and every other library's warnings and errors in the same form."""
     import uvicorn.config
 
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["formatters"]["default"] = {"()": f"{__name__}.UTCFormatter"}
     ours = "DEBUG" if level.lower() == "trace" else level.upper()  # uvicorn's trace is below logging's levels
     config["loggers"]["certkeeper"] = {"handlers": ["default"], "level": ours, "propagate": False}
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}  # the libraries': acme, SQLAlchemy's pool, alembic
     return config
 
 

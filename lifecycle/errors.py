@@ -77,6 +77,10 @@ class StoreUnavailable(LifecycleError):
     """The database cannot be reached."""
 
 
+class StoreUnreachable(StoreUnavailable):
+    """No connection to the database could be made (refused, or timed out)."""
+
+
 class IntegrityFailure(LifecycleError):
     """Stored ciphertext failed authentication: tampered, moved to another row, or a missing key.
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from lifecycle import tasks
 from lifecycle.core import Core
-from lifecycle.errors import CertkeeperError
+from lifecycle.errors import CertkeeperError, StoreUnreachable
 
 log = logging.getLogger("certkeeper.workers")
 
@@ -71,46 +71,55 @@ def _guard(core: Core, items: list[tasks.Claimed], run: Callable[[], None]) -> N
     except Exception as exc:  # the tasks must not stay claimed until their lease runs out
         code = getattr(exc, "code", None) or type(exc).__name__
         message = exc.message if isinstance(exc, CertkeeperError) else f"unexpected {type(exc).__name__}"
-        for item in items:
+        for done, item in enumerate(items):
             log.error("task %s (%s) failed: %s", item.task.id, item.task.kind, code)
             try:
                 with core.store.transaction() as tx:
                     tasks.fail(tx, item, core.clock(), str(code), message, retry=True)
             except tasks.StaleLease:
                 pass
-            except Exception as record_error:  # the database failing too: the others may still be recorded
+            except StoreUnreachable as unreachable:  # each record would wait out the connect timeout in turn
+                log.error("%d task failure(s) not recorded (%s); those tasks run again when their lease ends",
+                          len(items) - done, unreachable.message)
+                return
+            except Exception as record_error:  # a dropped connection, say: the others may still be recorded
+                detail = record_error.message if isinstance(record_error, CertkeeperError) else type(record_error).__name__
                 log.error("task %s: its failure could not be recorded (%s); it runs again when its lease ends",
-                          item.task.id, getattr(record_error, "code", None) or type(record_error).__name__)
+                          item.task.id, detail)
 
 
 class RepeatedErrors:
     """One log line when an error begins, one a minute while it repeats (with how many were
-    held back), one when it ends: a worker polling a database that is down four times a second
-    would otherwise write hundreds of identical lines through an outage."""
+    held back), and, when it repeated, one when it ends (how many times, for how long): a worker
+    polling a database that is down four times a second would otherwise write hundreds of
+    identical lines through an outage."""
 
     EVERY_S = 60.0
 
     def __init__(self, what: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._what, self._clock = what, clock
         self._message: str | None = None
-        self._held = 0
-        self._logged_at = 0.0
+        self._held = self._times = 0
+        self._logged_at = self._since = 0.0
 
     def failed(self, message: str) -> None:
         now = self._clock()
         if message != self._message:
             log.error("%s: %s", self._what, message)
-            self._message, self._held, self._logged_at = message, 0, now
-        elif now - self._logged_at >= self.EVERY_S:
+            self._message, self._held, self._times, self._logged_at, self._since = message, 0, 1, now, now
+            return
+        self._times += 1
+        if now - self._logged_at >= self.EVERY_S:
             log.error("%s: %s (again %d times since the last line)", self._what, message, self._held + 1)
             self._held, self._logged_at = 0, now
         else:
             self._held += 1
 
     def succeeded(self) -> None:
-        if self._message is not None:
-            log.warning("%s: working again after: %s", self._what, self._message)
-            self._message, self._held = None, 0
+        if self._message is not None and self._times > 1:
+            log.warning("%s: working again after %d times in %.0f s: %s", self._what, self._times,
+                        self._clock() - self._since, self._message)
+        self._message, self._held, self._times = None, 0, 0
 
 
 SCHEDULER_INTERVAL_S = 15.0  # how often due rotations are looked for; rotations are not minute-exact

@@ -18,6 +18,7 @@ recovery or a restart ends that wait).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -35,9 +36,13 @@ POSTGRES_CONNECT_DEFAULTS: dict[str, int] = {
 
 
 def postgres_connect_args(url: str) -> dict[str, int]:
-    """The defaults the URL's query does not set."""
+    """The defaults the URL's query does not set; none for a URL naming a libpq service (its
+    file says), nor a connect timeout when PGCONNECT_TIMEOUT does."""
     given = make_url(url).query
-    return {k: v for k, v in POSTGRES_CONNECT_DEFAULTS.items() if k not in given}
+    if "service" in given:
+        return {}
+    taken = set(given) | ({"connect_timeout"} if os.environ.get("PGCONNECT_TIMEOUT") else set())
+    return {k: v for k, v in POSTGRES_CONNECT_DEFAULTS.items() if k not in taken}
 
 
 def make_engine(url: str) -> Engine:

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
-from lifecycle.errors import Conflict, InvalidInput, LifecycleError, StoreUnavailable
+from lifecycle.errors import Conflict, InvalidInput, LifecycleError, StoreUnavailable, StoreUnreachable
 from lifecycle.store.doorbell import Doorbell
 from lifecycle.store.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from lifecycle.store.search import TrigramSample
@@ -76,7 +76,7 @@ class SqlStore:
         try:
             conn = self.engine.connect()
         except OperationalError as exc:
-            raise StoreUnavailable(f"database unreachable: {type(exc.orig).__name__}") from None
+            raise StoreUnreachable(f"database unreachable: {type(exc.orig).__name__}") from None
         with conn:
             if self.backend == "sqlite":
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -97,7 +97,7 @@ class SqlStore:
         try:
             conn = self.engine.connect()
         except OperationalError as exc:
-            raise StoreUnavailable(f"database unreachable: {type(exc.orig).__name__}") from None
+            raise StoreUnreachable(f"database unreachable: {type(exc.orig).__name__}") from None
         with conn:
             if one_snapshot and self.backend == "postgresql":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")

@@ -3,6 +3,7 @@ safely and recovers."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from fixtures.records import secret_record
 from fixtures.private_pki import make_private_pki
 from lifecycle import scheduler, secrets, workers
 from lifecycle.core import SYSTEM, Core
-from lifecycle.errors import StoreUnavailable
+from lifecycle.errors import StoreUnavailable, StoreUnreachable
 from lifecycle.locks import LockRequest, create_locks, delete_locks
 from lifecycle.secrets import SecretDraft
 from lifecycle.store import SecretQuery
@@ -392,8 +393,36 @@ def test_a_failure_that_cannot_be_recorded_leaves_the_rest_of_the_batch_recorded
         monkeypatch.setattr(core.store, "transaction", blip)
         raise StoreUnavailable("database error: AdminShutdown")
 
-    assert workers.run_due(core, {TaskKind.ROTATION: failing_batch}) == 3
+    assert workers.run_due(core, {TaskKind.ROTATION: workers.batched(failing_batch)}) == 3
     monkeypatch.setattr(core.store, "transaction", real)
     with core.store.reader() as tx:
         statuses = sorted(tx.list_tasks(i)[0].status for i in ids)
     assert statuses == ["processing", "queued", "queued"], statuses  # only the one whose record failed waits
+
+
+def test_failures_are_not_recorded_one_connect_timeout_after_another_when_the_database_is_unreachable(
+    core: Core, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each record would wait out the connect timeout in turn (10 s each, 100 to a batch, past
+    the lease): the first unreachable database ends the attempt, said in one line."""
+    ids = [_rotating(core, f"svc-{i}") for i in range(3)]
+    clock.advance(days=1, seconds=1)
+    scheduler.tick(core)
+    attempts: list[int] = []
+
+    def unreachable():  # type: ignore[no-untyped-def]
+        attempts.append(1)
+        raise StoreUnreachable("database unreachable: ConnectionTimeout")
+
+    def failing_batch(core_: Core, batch: list) -> None:  # type: ignore[type-arg]
+        monkeypatch.setattr(core.store, "transaction", unreachable)
+        raise StoreUnreachable("database unreachable: ConnectionTimeout")
+
+    with caplog.at_level(logging.ERROR, logger="certkeeper.workers"):
+        assert workers.run_due(core, {TaskKind.ROTATION: workers.batched(failing_batch)}) == 3
+    monkeypatch.undo()
+    assert len(attempts) == 1
+    assert any("3 task failure(s) not recorded (database unreachable: ConnectionTimeout)" in r.getMessage()
+               for r in caplog.records), [r.getMessage() for r in caplog.records]
+    with core.store.reader() as tx:
+        assert {tx.list_tasks(i)[0].status for i in ids} == {"processing"}  # their lease ends, then they run again

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, text
 
 from fixtures.databases import postgres_url
-from lifecycle.store.engine import POSTGRES_CONNECT_DEFAULTS, make_engine
+from lifecycle.store.engine import POSTGRES_CONNECT_DEFAULTS, make_engine, postgres_connect_args
 
 
 def _connect_params(url: str) -> dict[str, Any]:
@@ -40,6 +40,14 @@ def test_connections_time_out_and_probe_the_server_unless_the_url_says_otherwise
     told = _connect_params(postgres_url() + f"{separator}connect_timeout=3&keepalives_idle=7")
     assert str(told["connect_timeout"]) == "3" and str(told["keepalives_idle"]) == "7"
     assert told["tcp_user_timeout"] == POSTGRES_CONNECT_DEFAULTS["tcp_user_timeout"]
+
+
+def test_a_libpq_service_or_pgconnect_timeout_keeps_its_own_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    assert postgres_connect_args("postgresql+psycopg:///?service=prod") == {}
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "60")
+    args = postgres_connect_args("postgresql+psycopg://u@db.example/ck")
+    assert "connect_timeout" not in args and args["keepalives"] == 1
 
 
 @pytest.mark.slow

@@ -18,9 +18,12 @@ def test_log_lines_say_when_how_bad_and_from_where() -> None:
         "logging.getLogger('certkeeper.api').info('request r1 served')\n"
         "logging.getLogger('certkeeper.api').debug('not at info')\n"
         "logging.getLogger('uvicorn.error').info('Started server process')\n"
+        "logging.getLogger('sqlalchemy.pool.impl.QueuePool').error('Exception during reset or similar')\n"
+        "logging.getLogger('sqlalchemy.engine').info('not at warning')\n"
     )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=30)
     lines = result.stderr.splitlines()
-    assert len(lines) == 3 and all(LINE.match(line) for line in lines), result.stderr
+    assert len(lines) == 4 and all(LINE.match(line) for line in lines), result.stderr
     assert lines[0].endswith("ERROR certkeeper.workers: worker w1: database unreachable")
     assert lines[2].endswith("INFO uvicorn.error: Started server process")
+    assert lines[3].endswith("ERROR sqlalchemy.pool.impl.QueuePool: Exception during reset or similar")
