@@ -38,8 +38,32 @@ def _translate(exc: DBAPIError) -> LifecycleError:
     if isinstance(exc, IntegrityError):
         return Conflict("the change conflicts with a concurrent one; try again")
     if isinstance(exc, OperationalError):
-        return StoreUnavailable(f"database error: {type(exc.orig).__name__}")
+        return StoreUnavailable(f"database error: {type(exc.orig).__name__}{_cause(exc.orig)}")
     return StoreUnavailable(f"database error: {type(exc).__name__}")
+
+
+# What an operator does about a SQLite error: its result code (never the message, which may
+# quote a statement) and, for the ones with a remedy outside certkeeper, what it means.
+_SQLITE_MEANING = {
+    "SQLITE_FULL": "the disk (or the database's size limit) is full",
+    "SQLITE_READONLY": "the database file or its directory is read-only",
+    "SQLITE_CANTOPEN": "the database file cannot be opened",
+    "SQLITE_CORRUPT": "the database file is corrupt",
+    "SQLITE_NOTADB": "the file is not a database",
+    "SQLITE_BUSY": "another process held the write lock too long",
+    "SQLITE_IOERR": "the disk failed to read or write",
+}
+
+
+def _cause(orig: BaseException | None) -> str:
+    """`` (SQLITE_FULL: the disk ... is full)`` for a SQLite error, `` (SQLSTATE 57P01)`` for a
+    PostgreSQL one; empty when the driver says no more than its exception's class."""
+    code = getattr(orig, "sqlite_errorname", None)
+    if isinstance(code, str):
+        meaning = _SQLITE_MEANING.get("_".join(code.split("_")[:2]))  # SQLITE_IOERR_WRITE: SQLITE_IOERR's
+        return f" ({code}: {meaning})" if meaning else f" ({code})"
+    state = getattr(orig, "sqlstate", None)
+    return f" (SQLSTATE {state})" if isinstance(state, str) and state else ""
 
 
 class SqlStore:
