@@ -204,22 +204,28 @@ def _delivered_within(url: str, timeout: float, bound: float) -> BaseException |
     return outcome[0]
 
 
-def test_a_proxy_trickling_its_answer_to_connect_is_cut_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
-    stop_trickling = threading.Event()
-
-    def trickle(conn: socket.socket) -> None:
-        conn.sendall(b"HTTP/1.1 200 Connection established\r\nX-Slow: ")
-        while not stop_trickling.wait(0.2):
-            conn.sendall(b"x")
-
-    url, stop = _fake_proxy(trickle)
-    monkeypatch.setenv("HTTP_PROXY", url)
+def _through_fake_proxy(monkeypatch: pytest.MonkeyPatch, url: str,
+                        script: Callable[[socket.socket, threading.Event], None]) -> BaseException | int:
+    """A delivery of ``url`` through a fake proxy running ``script`` (told to stop by the event),
+    with a 1 s deadline; fails unless it ends within 15 s."""
+    stopping = threading.Event()
+    proxy, stop = _fake_proxy(lambda conn: script(conn, stopping))
+    monkeypatch.setenv("HTTPS_PROXY" if url.startswith("https") else "HTTP_PROXY", proxy)
     monkeypatch.delenv("NO_PROXY", raising=False)
     try:
-        outcome = _delivered_within("http://hook.test:8080/in", timeout=1.0, bound=15)
+        return _delivered_within(url, timeout=1.0, bound=15)
     finally:
-        stop_trickling.set()
+        stopping.set()
         stop()
+
+
+def test_a_proxy_trickling_its_answer_to_connect_is_cut_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    def trickle(conn: socket.socket, stopping: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\nX-Slow: ")
+        while not stopping.wait(0.2):
+            conn.sendall(b"x")
+
+    outcome = _through_fake_proxy(monkeypatch, "http://hook.test:8080/in", trickle)
     assert isinstance(outcome, OSError), outcome
 
 
@@ -229,23 +235,15 @@ def test_the_deadline_covers_connect_handshake_and_answer_in_all(monkeypatch: py
     later, then an answer trickled): the delivery must still end at its deadline."""
     server_tls, anchor = self_signed(tmp_path, "hook.test")
     monkeypatch.setenv("SSL_CERT_FILE", str(anchor))
-    stop_trickling = threading.Event()
 
-    def slow(conn: socket.socket) -> None:
-        stop_trickling.wait(0.6)
+    def slow(conn: socket.socket, stopping: threading.Event) -> None:
+        stopping.wait(0.6)
         conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        stop_trickling.wait(0.6)
+        stopping.wait(0.6)
         with server_tls.wrap_socket(conn, server_side=True) as tls:
             tls.recv(65536)
-            while not stop_trickling.wait(0.2):
+            while not stopping.wait(0.2):
                 tls.sendall(b"H")
 
-    url, stop = _fake_proxy(slow)
-    monkeypatch.setenv("HTTPS_PROXY", url)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    try:
-        outcome = _delivered_within("https://hook.test/in", timeout=1.0, bound=15)
-    finally:
-        stop_trickling.set()
-        stop()
+    outcome = _through_fake_proxy(monkeypatch, "https://hook.test/in", slow)
     assert isinstance(outcome, OSError), outcome
