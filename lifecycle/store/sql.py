@@ -7,6 +7,7 @@ and secret state commits whole or not at all.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -146,6 +147,17 @@ class SqlStore:
             return True
         except OperationalError:
             return False
+
+    def disk_free_bytes(self) -> int | None:
+        """Free bytes on the filesystem of a SQLite database file; None for PostgreSQL (its
+        server's disk is its own) and in-memory databases."""
+        path = self.engine.url.database if self.backend == "sqlite" else None
+        if not path or path == ":memory:":
+            return None
+        try:
+            return shutil.disk_usage(Path(path).resolve().parent).free
+        except OSError:
+            return None
 
     def dispose(self) -> None:
         self.search_sample.close()

@@ -216,3 +216,20 @@ def test_ids_follow_creation_order_so_new_rows_append_to_their_indexes(client, a
         made += [secret_id, version.json()["id"]]
     assert made == sorted(made)
     assert all(uuid.UUID(i).version == 7 for i in made)
+
+
+def test_health_says_unavailable_when_the_sqlite_disk_is_full(client, core, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A full disk fails writes and reads of secret data; a readiness check must see it."""
+    import shutil
+    from collections import namedtuple
+
+    answer = client.get("/health").json()
+    if core.store.backend != "sqlite":
+        assert "disk_free_bytes" not in answer  # PostgreSQL's disk is its server's
+        return
+    assert answer["status"] == "ok" and answer["disk_free_bytes"] > 0
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 30, (1 << 30) - 4096, 4096))
+    r = client.get("/health")
+    assert r.status_code == 503 and r.json()["status"] == "unavailable" and r.json()["disk_free_bytes"] == 4096
+    assert "4096 bytes free" in r.json()["reason"]
