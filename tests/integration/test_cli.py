@@ -291,13 +291,13 @@ def test_token_list_and_revoke_as_an_operator_uses_them(tmp_path: Path) -> None:
     opened = open_data_dir(tmp_path, database_url=None, env_root_key=None, create=True)
     opened.core.store.dispose()
     token = _cli("token", "create", "--role", "Writer", "--description", "ci deploys", "--data-dir", str(tmp_path))
-    token_id = token.stdout.strip().split("_")[1]
+    _, token_id, secret_part = token.stdout.strip().split("_", 2)  # the secret part may hold "_" itself
     listed = _cli("token", "list", "--data-dir", str(tmp_path))
     assert listed.returncode == 0, listed.stderr
     rows = [line.split("\t") for line in listed.stdout.splitlines()]
     assert [(r[1], r[-1]) for r in rows] == [("Manager", "admin token created on first start"), ("Writer", "ci deploys")]
     assert rows[1][0] == token_id and rows[1][5] == "-"  # not revoked
-    assert token.stdout.strip().split("_")[2] not in listed.stdout  # the secret part is never shown
+    assert secret_part not in listed.stdout  # the secret part is never shown
     revoked = _cli("token", "revoke", token_id, "--data-dir", str(tmp_path))
     assert revoked.returncode == 0 and revoked.stdout.startswith(f"token {token_id} revoked at "), revoked.stderr
     assert _cli("token", "list", "--data-dir", str(tmp_path)).stdout.splitlines()[1].split("\t")[5] != "-"
@@ -309,7 +309,7 @@ def test_token_list_and_revoke_as_an_operator_uses_them(tmp_path: Path) -> None:
         again.core.store.dispose()
     unknown = _cli("token", "revoke", "nosuchtoken00000", "--data-dir", str(tmp_path))
     assert unknown.returncode == 2 and "token 'nosuchtoken00000' was not found" in unknown.stderr
-    pasted_wrong = "ck_" + token_id + "-" + token.stdout.strip().split("_")[2]  # a typo: never echoed
+    pasted_wrong = "ck_" + token_id + "-" + secret_part  # a typo: never echoed
     wrong = _cli("token", "revoke", pasted_wrong, "--data-dir", str(tmp_path))
     assert wrong.returncode == 2 and "16-character id" in wrong.stderr and pasted_wrong[10:] not in wrong.stderr
 
