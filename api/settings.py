@@ -30,7 +30,9 @@ def _count(value: object, name: str, what: str, low: int) -> int:
         raise ValueError(f"{name}: '{text}' is not a number of {what} from {low} to 64")
     return int(text)
 
+
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:

@@ -48,17 +48,25 @@ def key_binding(name: str) -> str:
 
 def seal_key(core: Core, name: str, key: PrivateKey) -> dict[str, object]:
     """Column values holding ``key`` sealed for the configuration ``name``."""
-    sealed = core.keyring.seal(private_key_pem(key, "pkcs8").encode(), key_binding(name))
-    return {"key_payload": sealed.ciphertext, "key_wrapped": sealed.wrapped_key, "key_id": sealed.key_id}
+    return _seal(core, key, key_binding(name))
 
 
 def open_key(core: Core, config: ConfigRecord) -> PrivateKey:
     if config.key_payload is None or config.key_wrapped is None or config.key_id is None:
         raise IntegrityFailure(f"configuration '{config.name}': private key is missing")
-    sealed = Sealed(config.key_payload, config.key_wrapped, config.key_id)
+    return _open_sealed(core, Sealed(config.key_payload, config.key_wrapped, config.key_id), key_binding(config.name))
+
+
+def _seal(core: Core, key: PrivateKey, binding: str) -> dict[str, object]:
+    """The key_payload, key_wrapped and key_id columns (of a configuration or a retired key) for ``key``."""
+    sealed = core.keyring.seal(private_key_pem(key, "pkcs8").encode(), binding)
+    return {"key_payload": sealed.ciphertext, "key_wrapped": sealed.wrapped_key, "key_id": sealed.key_id}
+
+
+def _open_sealed(core: Core, sealed: Sealed, binding: str) -> PrivateKey:
     # The key was generated here and its ciphertext is authenticated (AES-GCM, bound to this
     # row), so RSA's slow consistency check would only re-prove what the tag already proves.
-    return load_private_key_pem(core.keyring.open(sealed, key_binding(config.name)).decode(), trusted=True)
+    return load_private_key_pem(core.keyring.open(sealed, binding).decode(), trusted=True)
 
 
 def retired_key_binding(name: str, generation: int) -> str:
@@ -76,13 +84,10 @@ def retire_key(tx: Tx, core: Core, config: ConfigRecord) -> int:
     not_after = key_not_after(config.attributes, cert)
     now = core.clock()
     if not_after > now:
-        sealed = core.keyring.seal(private_key_pem(open_key(core, config), "pkcs8").encode(),
-                                   retired_key_binding(config.name, generation))
         tx.insert_retired_key(RetiredKeyRecord(
-            ca_name=config.name, generation=generation, certificate=config.certificate,
-            not_after=not_after, key_payload=sealed.ciphertext, key_wrapped=sealed.wrapped_key,
-            key_id=sealed.key_id, crl_der=config.crl_der, crl_number=config.crl_number,
-            crl_next_update=config.crl_next_update, retired_at=now,
+            ca_name=config.name, generation=generation, certificate=config.certificate, not_after=not_after,
+            crl_der=config.crl_der, crl_number=config.crl_number, crl_next_update=config.crl_next_update,
+            retired_at=now, **_seal(core, open_key(core, config), retired_key_binding(config.name, generation)),
         ))
     return generation + 1
 
@@ -96,36 +101,34 @@ def key_not_after(attributes: dict[str, object], cert: x509.Certificate) -> date
 
 
 def open_retired_key(core: Core, key: RetiredKeyRecord) -> PrivateKey:
-    sealed = Sealed(key.key_payload, key.key_wrapped, key.key_id)
-    return load_private_key_pem(core.keyring.open(sealed, retired_key_binding(key.ca_name, key.generation)).decode(),
-                                trusted=True)
+    return _open_sealed(core, Sealed(key.key_payload, key.key_wrapped, key.key_id),
+                        retired_key_binding(key.ca_name, key.generation))
 
 
-def served_generation(config: ConfigRecord, kept: list[RetiredKeyRecord], generation: int | None, now: datetime, *,
+def served_generation(config: ConfigRecord, kept: set[int], generation: int | None, *,
                       bare: bool = False) -> int | None:
     """The key generation whose CRL and certificate answer for ``generation``: itself when it
-    is the current one or kept (retired, a certificate still valid), else None. Without one, the
-    current key's; at the URLs without a generation (``bare``), which certificates from before
-    key generations embed, the key the CA had then while it is kept."""
+    is the current one or among the ``kept`` retired ones (a certificate still valid), else None.
+    Without one, the current key's; at the URLs without a generation (``bare``), which
+    certificates from before key generations embed, the key the CA had then while it is kept."""
     current = key_generation(config.attributes)
-    alive = {k.generation for k in kept if k.not_after > now}
     if generation is None:
         legacy = config.attributes.get("bare_urls_generation")
-        return legacy if bare and legacy in alive else current  # type: ignore[return-value]
-    return generation if generation == current or generation in alive else None
+        return legacy if bare and legacy in kept else current  # type: ignore[return-value]
+    return generation if generation == current or generation in kept else None
 
 
 def key_holder(tx: Tx, config: ConfigRecord, generation: int | None, now: datetime, *,
                bare: bool = False) -> ConfigRecord | RetiredKeyRecord | None:
     """Where the CA keeps the key that answers for ``generation`` (see `served_generation`):
     the configuration (its current key), a retired key's row, or nowhere (None)."""
-    kept = tx.list_retired_keys(config.name) if generation is not None or bare else []
-    served = served_generation(config, kept, generation, now, bare=bare)
+    kept: dict[int, RetiredKeyRecord] = {}
+    if generation is not None or bare:  # else the answer is the current key: no need to look
+        kept = {k.generation: k for k in tx.list_retired_keys(config.name) if k.not_after > now}
+    served = served_generation(config, set(kept), generation, bare=bare)
     if served is None:
         return None
-    if served == key_generation(config.attributes):
-        return config
-    return next(k for k in kept if k.generation == served)
+    return config if served == key_generation(config.attributes) else kept[served]
 
 
 def pem(cert: x509.Certificate) -> str:

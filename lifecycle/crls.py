@@ -50,8 +50,8 @@ def current(core: Core, ca_name: str, generation: int | None = None, *, bare: bo
     # Due, missing, or read while a rotation was committing: decided again under the CA's lock.
     with core.store.transaction() as tx:
         config, built = _rebuild(tx, core, ca_name)
-        served = served_generation(config, tx.list_retired_keys(ca_name), generation, now, bare=bare)
-    if served is None or served not in built:
+    served = served_generation(config, set(built), generation, bare=bare)  # built: the keys still kept
+    if served is None:
         raise NotFound(f"CRL of key generation {generation} of certificate authority", ca_name)
     return built[served]
 

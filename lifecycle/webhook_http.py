@@ -147,7 +147,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, allow_private: bo
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     proxy = proxy_for(parts.scheme, host, port)
     end = time.monotonic() + timeout
-    current: list[_Pinned] = []
+    current: list[_PinnedHTTP] = []
     deadline = threading.Timer(timeout, lambda: current and current[-1].cut())
     deadline.start()
     failure: OSError | http.client.HTTPException = OSError(f"{host}: no address answered")
@@ -156,7 +156,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, allow_private: bo
             remaining = end - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"{host}: no answer within {timeout:g} s")
-            conn: _Pinned = (_PinnedHTTPS if https else _PinnedHTTP)(host, port, address, remaining, proxy)
+            conn = (_PinnedHTTPS if https else _PinnedHTTP)(host, port, address, remaining, proxy)
             current.append(conn)
             try:
                 conn.request("POST", target, body=body, headers=dict(headers))
@@ -206,7 +206,7 @@ def _answer_status(sock: socket.socket, proxy: Proxy, limit: int = 16384) -> int
     return int(line[1])
 
 
-class _Pinned(http.client.HTTPConnection):
+class _PinnedHTTP(http.client.HTTPConnection):
     """A connection to one checked address (straight, or through the proxy's tunnel), whatever
     the URL's host resolves to; ``cut`` ends it at any stage (connecting, CONNECT, handshake,
     answer) when the delivery's deadline passes."""
@@ -246,11 +246,7 @@ class _Pinned(http.client.HTTPConnection):
                     pass
 
 
-class _PinnedHTTP(_Pinned):
-    pass
-
-
-class _PinnedHTTPS(_Pinned, http.client.HTTPSConnection):
+class _PinnedHTTPS(_PinnedHTTP, http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, address: str, timeout: float, proxy: Proxy | None) -> None:
         self._tls = ssl.create_default_context()
         super().__init__(host, port, address, timeout, proxy, context=self._tls)

@@ -70,7 +70,7 @@ def _guard(core: Core, items: list[tasks.Claimed], run: Callable[[], None]) -> N
         log.warning("task %s: lease lost to another worker; result discarded", items[0].task.id)
     except Exception as exc:  # the tasks must not stay claimed until their lease runs out
         code = getattr(exc, "code", None) or type(exc).__name__
-        message = exc.message if isinstance(exc, CertkeeperError) else f"unexpected {type(exc).__name__}"
+        message = _said(exc)
         for done, item in enumerate(items):
             log.error("task %s (%s) failed: %s", item.task.id, item.task.kind, code)
             try:
@@ -83,9 +83,14 @@ def _guard(core: Core, items: list[tasks.Claimed], run: Callable[[], None]) -> N
                           len(items) - done, unreachable.message)
                 return
             except Exception as record_error:  # a dropped connection, say: the others may still be recorded
-                detail = record_error.message if isinstance(record_error, CertkeeperError) else type(record_error).__name__
                 log.error("task %s: its failure could not be recorded (%s); it runs again when its lease ends",
-                          item.task.id, detail)
+                          item.task.id, _said(record_error))
+
+
+def _said(exc: Exception) -> str:
+    """What a failure may say in a task's record and a log line: a domain error's message (they
+    name no value), else only its class."""
+    return exc.message if isinstance(exc, CertkeeperError) else f"unexpected {type(exc).__name__}"
 
 
 class RepeatedErrors:

@@ -3,6 +3,8 @@ certificates (CRL distribution point, AIA issuing certificate)."""
 
 from __future__ import annotations
 
+import re
+
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from starlette.requests import Request
@@ -26,9 +28,12 @@ def _ca_pems(core: Core, name: str) -> list[str]:
     return list(data["ca_chain"])
 
 
+GENERATION = re.compile(r"[1-9][0-9]{0,8}")  # as written in the URLs certificates embed: no sign, no leading zero
+
+
 def _generation(request: Request) -> int:
     text = request.path_params["generation"]
-    if not text.isascii() or not text.isdigit() or len(text) > 9 or text != str(int(text)):
+    if not GENERATION.fullmatch(text):
         raise NotFound("key generation", text)
     return int(text)
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # writers from other processes (CLI, workers) wait this long
 # libpq parameters a URL may set itself; otherwise: a connection attempt gives up after 10 s,
@@ -54,15 +53,6 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True,
                              connect_args=postgres_connect_args(url))
     raise ValueError(f"database URL: unsupported backend in '{_redact(url)}' (use sqlite:/// or postgresql+psycopg://)")
-
-
-def make_null_pool_engine(url: str) -> Engine:
-    """An engine without pooling, for one-shot CLI commands and migrations."""
-    connect_args = postgres_connect_args(url) if url.startswith("postgresql") else {}
-    engine = create_engine(url, poolclass=NullPool, hide_parameters=True, connect_args=connect_args)
-    if url.startswith("sqlite"):
-        _configure_sqlite(engine)
-    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
